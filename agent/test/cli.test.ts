@@ -63,6 +63,14 @@ describe('portcullis-agent CLI', () => {
       ]);
       expect(lines[3]?.rule).to.equal('block with-interface one-of { 08:*:* 06:*:* }');
       expect(lines[5]?.rule).to.equal(null);
+      expect(lines.map((l) => (l as { device?: string }).device)).to.deep.equal([
+        'USB hub',
+        'keyboard',
+        'USB flash drive',
+        'USB flash drive',
+        'iPhone / iPad',
+        'webcam',
+      ]);
     });
 
     it('takes local time from the offset in --now', async () => {
@@ -70,7 +78,7 @@ describe('portcullis-agent CLI', () => {
       const devices = file('d.jsonl', JSON.stringify(DEVICES[4]));
       // 09:30 UTC is 10:30 in +01:00: office hours, so the reject rule does not apply.
       const r = await cli('eval', '--rules', rules, '--devices', devices, '--now', '2026-11-25T09:30:00+01:00');
-      expect(JSON.parse(r.out)).to.deep.equal({ target: 'block', line: null, implicit: true, rule: null, conditionsNotMet: [6] });
+      expect(JSON.parse(r.out)).to.deep.equal({ target: 'block', line: null, implicit: true, rule: null, device: 'iPhone / iPad', conditionsNotMet: [6] });
     });
 
     it('applies --implicit', async () => {

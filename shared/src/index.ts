@@ -1,3 +1,5 @@
 export * from './errors.js';
 export * from './rules/index.js';
 export * from './device/device.js';
+export * from './device/classify.js';
+export * from './device/usb-classes.js';

@@ -1,4 +1,5 @@
 import {
+  classifyDevice,
   CompiledPolicy,
   parseDevice,
   parseRuleFile,
@@ -7,6 +8,7 @@ import {
   RuleSyntaxError,
   TARGETS,
   type EvaluationContext,
+  type Device,
   type PreparedDevice,
   type Rule,
   type Target,
@@ -29,7 +31,8 @@ Decides each device against a USBGuard rule file, first matching rule wins.
   -h, --help          show this help
 
 Prints one JSON line per device, in order:
-  {"target":"block","line":3,"implicit":false,"rule":"block with-interface one-of { 08:*:* }"}
+  {"target":"block","line":3,"implicit":false,"rule":"block with-interface one-of { 08:*:* }",
+   "device":"USB flash drive"}
 "line" is the 1-based line of the matching rule in the rule file, null for the implicit target.
 Exit codes: 0 ok, 1 bad rule or device line (nothing is printed), 2 bad command line or unreadable file.
 `;
@@ -72,13 +75,14 @@ export function evalCommand(argv: readonly string[], io: CommandIo, clock: () =>
   const devices = readDevices(devicesText, values.devices);
   const policy = new CompiledPolicy(rules, implicit);
   const out: string[] = [];
-  for (const device of devices) {
-    const decision = policy.decide(device, ctx);
+  for (const { device, prepared } of devices) {
+    const decision = policy.decide(prepared, ctx);
     const line: Record<string, unknown> = {
       target: decision.target,
       line: decision.line,
       implicit: decision.implicit,
       rule: policy.ruleText(decision),
+      device: classifyDevice(device).label,
     };
     if (decision.conditionsNotMet.length > 0) line.conditionsNotMet = decision.conditionsNotMet;
     out.push(JSON.stringify(line) + '\n');
@@ -110,8 +114,8 @@ function parseNow(text: string | undefined, clock: () => Date): EvaluationContex
   return { now, utcOffsetMinutes: sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) };
 }
 
-function readDevices(text: string, file: string): PreparedDevice[] {
-  const devices: PreparedDevice[] = [];
+function readDevices(text: string, file: string): Array<{ device: Device; prepared: PreparedDevice }> {
+  const devices: Array<{ device: Device; prepared: PreparedDevice }> = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const raw = (lines[i] as string).trim();
@@ -124,7 +128,8 @@ function readDevices(text: string, file: string): PreparedDevice[] {
       throw new CommandError(`${file}:${i + 1}: not valid JSON (${why})`, Exit.BAD_INPUT);
     }
     try {
-      devices.push(prepareDevice(parseDevice(json)));
+      const device = parseDevice(json);
+      devices.push({ device, prepared: prepareDevice(device) });
     } catch (err) {
       if (err instanceof PortcullisError) throw new CommandError(`${file}:${i + 1}: ${err.message}`, Exit.BAD_INPUT);
       throw err;
