@@ -190,15 +190,18 @@ describe('rule matcher', () => {
         target: fc.constantFrom('allow', 'block', 'reject', 'readonly'),
         id: fc.option(fc.tuple(op, fc.array(idPattern, { minLength: 1, maxLength: 3 })), { nil: undefined }),
         hash: fc.option(fc.tuple(op, fc.array(fc.constantFrom('H1', 'H2', ''), { minLength: 1, maxLength: 2 })), { nil: undefined }),
+        serial: fc.option(fc.tuple(op, fc.array(fc.constantFrom('S1', 'S2', ''), { minLength: 1, maxLength: 2 })), { nil: undefined }),
         iface: fc.option(fc.tuple(op, fc.array(fc.constantFrom('08:*:*', '03:01:*', '09:00:00', 'e0:*:*'), { minLength: 1, maxLength: 2 })), { nil: undefined }),
       })
-      .map(({ target, id, hash, iface }) => {
+      .map(({ target, id, hash, serial, iface }) => {
         const set = (name: string, v: [string, string[]] | undefined) => (v ? ` ${name} ${v[0]}{ ${v[1].join(' ')} }` : '');
-        return target + set('id', id) + set('hash', hash?.[1] ? [hash[0], hash[1].map((h) => `"${h}"`)] : undefined) + set('with-interface', iface);
+        const quoted = (v: [string, string[]] | undefined): [string, string[]] | undefined => (v ? [v[0], v[1].map((x) => `"${x}"`)] : undefined);
+        return target + set('id', id) + set('hash', quoted(hash)) + set('serial', quoted(serial)) + set('with-interface', iface);
       });
     const deviceArb = fc.record({
       id: fc.constantFrom(...ids, 'ffff:0001'),
       hash: fc.constantFrom('H1', 'H2', undefined),
+      serial: fc.constantFrom('S1', 'S2', undefined),
       interfaces: fc.array(fc.constantFrom(...ifs), { maxLength: 3 }),
     });
 
