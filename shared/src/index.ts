@@ -3,3 +3,5 @@ export * from './rules/index.js';
 export * from './device/device.js';
 export * from './device/classify.js';
 export * from './device/usb-classes.js';
+export * from './policy/index.js';
+export * from './protocol/index.js';

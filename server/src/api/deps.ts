@@ -1,0 +1,36 @@
+import type { SignedPolicy } from '@portcullis/shared';
+import type { Store } from '../store/store.js';
+
+/** The minimum of a logger the server needs (winston fits; tests pass a recorder). */
+export interface Logger {
+  info(message: string, meta?: Record<string, unknown>): void;
+  warn(message: string, meta?: Record<string, unknown>): void;
+  error(message: string, meta?: Record<string, unknown>): void;
+}
+
+export interface PolicySigner {
+  readonly keyId: string;
+  /** Ed25519 public key (SPKI PEM) agents verify policies with; given to them at enrollment. */
+  readonly publicKeyPem: string;
+  sign(payload: Uint8Array): string;
+}
+
+/** Sends a newly saved policy to the connected agents of a group (the hub). */
+export interface PolicyPublisher {
+  publish(group: string, signed: SignedPolicy): void;
+}
+
+export interface ApiOptions {
+  readonly sessionTtlHours: number;
+  /** Cookies get the Secure flag (false only for plain-HTTP tests). */
+  readonly secureCookies: boolean;
+}
+
+export interface ServerDeps {
+  readonly store: Store;
+  readonly clock: () => Date;
+  readonly signer: PolicySigner;
+  readonly publisher: PolicyPublisher;
+  readonly logger: Logger;
+  readonly options: ApiOptions;
+}

@@ -1,0 +1,98 @@
+import type { FastifyInstance } from 'fastify';
+import type { AgentRecord } from '../../store/store.js';
+import { notFound } from '../api-error.js';
+import { audit } from '../audit.js';
+import type { ServerDeps } from '../deps.js';
+import { GROUP_PATTERN } from './group-routes.js';
+
+export type Presence = 'online' | 'stale' | 'offline' | 'revoked';
+
+/** Seconds without a sign of life after which an agent is stale, then offline. */
+export const STALE_AFTER_S = 120;
+export const OFFLINE_AFTER_S = 900;
+
+export function presenceOf(agent: AgentRecord, now: Date): Presence {
+  if (agent.revokedAt) return 'revoked';
+  if (!agent.lastSeenAt) return 'offline';
+  const age = (now.getTime() - Date.parse(agent.lastSeenAt)) / 1000;
+  return age <= STALE_AFTER_S ? 'online' : age <= OFFLINE_AFTER_S ? 'stale' : 'offline';
+}
+
+const listQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    group: { type: 'string', pattern: GROUP_PATTERN },
+    status: { type: 'string', enum: ['online', 'stale', 'offline', 'revoked'] },
+    hostname: { type: 'string', maxLength: 253 },
+  },
+} as const;
+
+const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } } as const;
+
+export function agentRoutes(deps: ServerDeps) {
+  const view = async (a: AgentRecord, now: Date) => {
+    const latest = await deps.store.latestPolicy(a.group);
+    const { secretHash: _secret, ...rest } = a;
+    return {
+      ...rest,
+      status: presenceOf(a, now),
+      latestVersion: latest?.version ?? null,
+      // Drift: the agent enforces an older policy than its group's latest.
+      drift: latest !== undefined && a.appliedVersion !== latest.version,
+    };
+  };
+
+  return async (app: FastifyInstance): Promise<void> => {
+    app.get<{ Querystring: { group?: string; status?: string; hostname?: string } }>(
+      '/agents',
+      { config: { access: 'viewer', summary: 'List agents' }, schema: { querystring: listQuery } },
+      async (request) => {
+        const now = deps.clock();
+        const { group, status, hostname } = request.query;
+        const agents = await deps.store.listAgents({ group, hostname, includeRevoked: status === 'revoked' });
+        const views = await Promise.all(agents.map((a) => view(a, now)));
+        return { agents: status ? views.filter((v) => v.status === status) : views };
+      },
+    );
+
+    app.get<{ Params: { id: string } }>(
+      '/agents/:id',
+      { config: { access: 'viewer', summary: 'An agent with its inventory' }, schema: { params: idParams } },
+      async (request) => {
+        const agent = await deps.store.getAgent(request.params.id);
+        if (!agent) throw notFound(`agent ${request.params.id}`);
+        const inventory = await deps.store.getInventory(agent.id);
+        return { agent: await view(agent, deps.clock()), inventory: inventory ?? null };
+      },
+    );
+
+    app.put<{ Params: { id: string }; Body: { group: string } }>(
+      '/agents/:id/group',
+      {
+        config: { access: 'admin', summary: 'Move an agent to another group' },
+        schema: {
+          params: idParams,
+          body: { type: 'object', additionalProperties: false, required: ['group'], properties: { group: { type: 'string', pattern: GROUP_PATTERN } } },
+        },
+      },
+      async (request) => {
+        if (!(await deps.store.getGroup(request.body.group))) throw notFound(`group ${request.body.group}`);
+        const before = await deps.store.getAgent(request.params.id);
+        if (!before || !(await deps.store.setAgentGroup(request.params.id, request.body.group))) throw notFound(`agent ${request.params.id}`);
+        await audit(deps, request, 'agent.move', request.params.id, { from: before.group, to: request.body.group });
+        return { agent: await view((await deps.store.getAgent(request.params.id)) as AgentRecord, deps.clock()) };
+      },
+    );
+
+    app.post<{ Params: { id: string } }>(
+      '/agents/:id/revoke',
+      { config: { access: 'admin', summary: "Revoke an agent's identity" }, schema: { params: idParams } },
+      async (request, reply) => {
+        if (!(await deps.store.revokeAgent(request.params.id, deps.clock().toISOString()))) throw notFound(`agent ${request.params.id}`);
+        await audit(deps, request, 'agent.revoke', request.params.id);
+        return reply.status(204).send();
+      },
+    );
+  };
+}

@@ -1,0 +1,185 @@
+import type { FastifyInstance } from 'fastify';
+import {
+  buildPolicyDocument,
+  canonicalJson,
+  classifyDevice,
+  CompiledPolicy,
+  parseDevice,
+  parseRuleFile,
+  policySigningPayload,
+  prepareDevice,
+  validatePolicyInput,
+  type PolicyDocument,
+  type SignedPolicy,
+} from '@portcullis/shared';
+import type { PolicyVersionRecord } from '../../store/store.js';
+import { ApiError, conflict, notFound } from '../api-error.js';
+import { audit } from '../audit.js';
+import type { ServerDeps } from '../deps.js';
+
+export const GROUP_PATTERN = '^[a-z0-9][a-z0-9_-]{0,63}$';
+
+const groupParams = { type: 'object', required: ['group'], properties: { group: { type: 'string', pattern: GROUP_PATTERN } } } as const;
+
+/** The stored version as agents receive it: the signed document and its signature. */
+export function signedPolicyOf(v: PolicyVersionRecord): SignedPolicy {
+  return { document: JSON.parse(v.document) as PolicyDocument, keyId: v.keyId, signature: v.signature };
+}
+
+function policyInvalid(errors: unknown): ApiError {
+  return new ApiError(400, 'PORTCULLIS_ERR_POLICY_INVALID', 'the policy is not valid; see details', errors);
+}
+
+/**
+ * Saves a new signed version of a group's policy and pushes it to the group's agents. Shared by
+ * the API and the first start (the default group's starter policy).
+ */
+export async function savePolicy(
+  deps: Pick<ServerDeps, 'store' | 'clock' | 'signer' | 'publisher'>,
+  group: string,
+  body: unknown,
+  createdBy: string,
+): Promise<SignedPolicy> {
+  const result = validatePolicyInput(body);
+  if (!result.ok) throw policyInvalid(result.errors);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const latest = await deps.store.latestPolicy(group);
+    const createdAt = deps.clock().toISOString();
+    const document = buildPolicyDocument(result.input, { group, version: (latest?.version ?? 0) + 1, createdAt, createdBy });
+    const signature = deps.signer.sign(policySigningPayload(document));
+    const stored = await deps.store.addPolicyVersion({
+      group,
+      version: document.version,
+      document: canonicalJson(document),
+      signature,
+      keyId: deps.signer.keyId,
+      createdAt,
+      createdBy,
+    });
+    if (stored) {
+      const signed: SignedPolicy = { document, keyId: deps.signer.keyId, signature };
+      deps.publisher.publish(group, signed);
+      return signed;
+    }
+  }
+  throw conflict('the policy was changed by someone else at the same time; reload and try again');
+}
+
+export function groupRoutes(deps: ServerDeps) {
+  return async (app: FastifyInstance): Promise<void> => {
+    app.get('/groups', { config: { access: 'viewer', summary: 'List groups' } }, async () => {
+      const groups = await deps.store.listGroups();
+      return {
+        groups: await Promise.all(groups.map(async (g) => ({ ...g, policyVersion: (await deps.store.latestPolicy(g.name))?.version ?? null }))),
+      };
+    });
+
+    app.post<{ Body: { name: string; description?: string } }>(
+      '/groups',
+      {
+        config: { access: 'admin', summary: 'Create a group of computers' },
+        schema: {
+          body: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name'],
+            properties: { name: { type: 'string', pattern: GROUP_PATTERN }, description: { type: 'string', maxLength: 500 } },
+          },
+        },
+      },
+      async (request, reply) => {
+        const { name, description = '' } = request.body;
+        if (await deps.store.getGroup(name)) throw conflict(`group ${name} already exists`);
+        await deps.store.createGroup({ name, description, createdAt: deps.clock().toISOString() });
+        await audit(deps, request, 'group.create', name, { description });
+        return reply.status(201).send({ name, description });
+      },
+    );
+
+    app.get<{ Params: { group: string } }>(
+      '/groups/:group/policy',
+      { config: { access: 'viewer', summary: "The group's current signed policy" }, schema: { params: groupParams } },
+      async (request) => {
+        await requireGroup(deps, request.params.group);
+        const latest = await deps.store.latestPolicy(request.params.group);
+        if (!latest) throw notFound(`policy of group ${request.params.group}`);
+        return signedPolicyOf(latest);
+      },
+    );
+
+    app.put<{ Params: { group: string } }>(
+      '/groups/:group/policy',
+      { config: { access: 'admin', summary: 'Save and push a new policy version' }, schema: { params: groupParams } },
+      async (request) => {
+        await requireGroup(deps, request.params.group);
+        const signed = await savePolicy(deps, request.params.group, request.body, request.user?.username ?? '?');
+        await audit(deps, request, 'policy.save', request.params.group, { version: signed.document.version });
+        return signed;
+      },
+    );
+
+    app.get<{ Params: { group: string } }>(
+      '/groups/:group/policy/versions',
+      { config: { access: 'viewer', summary: 'Policy version history' }, schema: { params: groupParams } },
+      async (request) => {
+        await requireGroup(deps, request.params.group);
+        return { versions: await deps.store.listPolicyVersions(request.params.group) };
+      },
+    );
+
+    app.post<{ Params: { group: string } }>(
+      '/groups/:group/policy/simulate',
+      { config: { access: 'viewer', summary: 'What a policy would do to the devices seen in the fleet' }, schema: { params: groupParams } },
+      async (request) => {
+        await requireGroup(deps, request.params.group);
+        const result = validatePolicyInput(request.body);
+        if (!result.ok) throw policyInvalid(result.errors);
+        return simulate(deps, request.params.group, result.input.rules, result.input.implicitTarget);
+      },
+    );
+  };
+}
+
+async function requireGroup(deps: Pick<ServerDeps, 'store'>, group: string): Promise<void> {
+  if (!(await deps.store.getGroup(group))) throw notFound(`group ${group}`);
+}
+
+/**
+ * Decides every USB device seen on the group's PCs against the proposed rules, now, and counts
+ * the outcomes per target with the PCs each device was seen on.
+ */
+async function simulate(deps: Pick<ServerDeps, 'store' | 'clock'>, group: string, rules: string, implicitTarget: PolicyDocument['implicitTarget']) {
+  const policy = new CompiledPolicy(parseRuleFile(rules, 'rules'), implicitTarget);
+  const agents = new Map((await deps.store.listAgents({ group })).map((a) => [a.id, a.hostname]));
+  const byDevice = new Map<string, { device: Record<string, unknown>; hosts: Set<string> }>();
+  for (const seen of await deps.store.listUsbSeen()) {
+    const host = agents.get(seen.agentId);
+    if (host === undefined) continue;
+    const entry = byDevice.get(seen.key) ?? { device: seen.device, hosts: new Set<string>() };
+    entry.hosts.add(host);
+    byDevice.set(seen.key, entry);
+  }
+  const now = deps.clock();
+  const devices = [];
+  const totals: Record<string, number> = { allow: 0, block: 0, reject: 0, readonly: 0 };
+  for (const [key, { device, hosts }] of byDevice) {
+    let parsed;
+    try {
+      parsed = parseDevice(device);
+    } catch {
+      continue; // A malformed sighting cannot be decided; it was validated on arrival, so this is old data.
+    }
+    const decision = policy.decide(prepareDevice(parsed), { now });
+    totals[decision.target] = (totals[decision.target] ?? 0) + 1;
+    devices.push({
+      key,
+      device: parsed,
+      label: classifyDevice(parsed).label,
+      target: decision.target,
+      line: decision.line,
+      rule: policy.ruleText(decision),
+      computers: [...hosts].sort(),
+    });
+  }
+  return { group, evaluatedAt: now.toISOString(), totals, devices };
+}

@@ -1,0 +1,63 @@
+import type { FastifyInstance } from 'fastify';
+import type { Server } from 'node:http';
+import type { ServerDeps } from './api/deps.js';
+import { buildApi } from './api/app.js';
+import { bootstrap } from './bootstrap.js';
+import { describeConfig, type ServerConfig } from './config.js';
+import { AgentHub, DEFAULT_HUB_OPTIONS } from './hub/agent-hub.js';
+import { ensureServerIdentity } from './pki/index.js';
+import { createLogger, openConfiguredStore } from './runtime.js';
+
+export interface RunningServer {
+  readonly url: string;
+  readonly fingerprint256: string;
+  readonly app: FastifyInstance;
+  readonly hub: AgentHub;
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root (STYLE §2): picks the adapters (store, PKI, hub, logger) and starts
+ * HTTPS + WSS. Everything else receives what it needs through ServerDeps.
+ */
+export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, print: (line: string) => void): Promise<RunningServer> {
+  const clock = () => new Date();
+  const logger = createLogger(config.logLevel);
+  for (const warning of config.warnings) logger.warn(warning);
+  logger.info('starting', { config: describeConfig(config) });
+  const identity = await ensureServerIdentity(config.dataDir, { hostnames: config.hostnames, now: clock() });
+  if (identity.status.renewalReason) logger.info('server certificate renewed', { reason: identity.status.renewalReason });
+  const store = await openConfiguredStore(config);
+  const hub = new AgentHub(store, clock, logger, { ...DEFAULT_HUB_OPTIONS, silentAfterSeconds: config.agentSilentAfterSeconds });
+  const deps: ServerDeps = {
+    store,
+    clock,
+    signer: { keyId: identity.signingKeyId, publicKeyPem: identity.signingPublicKeyPem, sign: identity.sign },
+    publisher: hub,
+    logger,
+    options: { sessionTtlHours: config.sessionTtlHours, secureCookies: true },
+  };
+  await bootstrap(deps, env, print);
+  const app = await buildApi(deps, { key: identity.keyPem, cert: identity.certPem });
+  hub.attach(app.server as Server);
+  await app.listen({ host: config.listen.host, port: config.listen.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.listen.port;
+  const url = config.listen.port === 0 ? config.publicUrl.replace(/:0$/, `:${port}`) : config.publicUrl;
+  logger.info('listening', { url });
+  print(`Portcullis server listening on ${url}`);
+  print(`  REST API ${url}/api/v1 (OpenAPI document at ${url}/api/docs); agents connect to wss://${url.replace(/^https:\/\//, '')}/agent`);
+  print(`  Server certificate SHA-256 fingerprint: ${identity.fingerprint256}`);
+  print(`  CA certificate SHA-256 fingerprint:     ${identity.caFingerprint256} (agents pin this: portcullis-agent enroll --fingerprint)`);
+  return {
+    url,
+    fingerprint256: identity.fingerprint256,
+    app,
+    hub,
+    async close() {
+      await hub.close();
+      await app.close();
+      await store.close();
+    },
+  };
+}

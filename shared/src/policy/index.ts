@@ -1,0 +1,43 @@
+export {
+  POLICY_SCHEMA,
+  POLICY_LIMITS,
+  PRESENT_DEVICE_POLICIES,
+  PORT_CLASSES,
+  PORT_ACTIONS,
+  PolicyInvalidError,
+  activeExceptions,
+  formatPolicyError,
+  type PolicyDocument,
+  type PolicyError,
+  type PresentDevicePolicy,
+  type PortClass,
+  type PortAction,
+  type PortPolicy,
+  type TemporaryException,
+} from './policy-model.js';
+export {
+  DEFAULT_IMPLICIT_TARGET,
+  DEFAULT_PORT_POLICY,
+  DEFAULT_PRESENT_DEVICES,
+  buildPolicyDocument,
+  validatePolicyInput,
+  type NormalizedPolicyInput,
+  type PolicyInput,
+  type PolicyInputValidation,
+  type PolicyMeta,
+} from './policy-input.js';
+export { parsePolicyDocument, POLICY_DOCUMENT_FIELDS } from './policy-document-parser.js';
+export {
+  ED25519_SIGNATURE_BYTES,
+  POLICY_SIGNING_DOMAIN,
+  policySigningPayload,
+  signPolicy,
+  verifySignedPolicy,
+  type PolicySignatureVerifier,
+  type PolicySigner,
+  type SignedPolicy,
+} from './policy-signing.js';
+export { STARTER_POLICY_INPUT, STARTER_POLICY_RULES } from './starter-policy.js';
+export { canonicalJson } from './canonical-json.js';
+export { base64Decode, base64Encode } from './base64-codec.js';
+export { parseIsoTimestamp } from './iso-timestamp.js';

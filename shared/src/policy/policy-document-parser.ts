@@ -1,0 +1,83 @@
+import { readTimestamp } from './iso-timestamp.js';
+import { NAME_TEXT, readExceptions, readPorts, readPresentDevices, readRuleText, readTarget } from './policy-fields.js';
+import { POLICY_SCHEMA, PolicyInvalidError, type PolicyDocument, type PortPolicy } from './policy-model.js';
+import { Issues, field, isPlainObject, own, readInteger, readObject, readText } from './shape-checks.js';
+
+/**
+ * Strict validation of a policy document from outside the process — the agent's cache file, the
+ * `document` of a signed policy, a row read back from the store:
+ *
+ *     {"schema":1,"group":"default","version":7,"rules":"allow id 1d6b:*\n…","implicitTarget":"block",
+ *      "presentDevices":"apply-policy","ports":{"serial":"block","parallel":"block","bluetooth":"allow",
+ *      "optical":"readonly"},"exceptions":[],"createdAt":"2026-11-25T10:00:00Z","createdBy":"admin"}
+ *
+ * Every field is required and no other field is allowed: a document is produced by a program,
+ * and a field this build does not know means a schema it does not speak. The rule text and every
+ * exception rule must parse. Throws PolicyInvalidError listing every problem.
+ */
+export function parsePolicyDocument(value: unknown): PolicyDocument {
+  const issues = new Issues();
+  const doc = readPolicyDocument(value, '', issues);
+  if (!doc) throw new PolicyInvalidError('invalid policy document', issues.list, issues.summary());
+  return doc;
+}
+
+export const POLICY_DOCUMENT_FIELDS = [
+  'schema',
+  'group',
+  'version',
+  'rules',
+  'implicitTarget',
+  'presentDevices',
+  'ports',
+  'exceptions',
+  'createdAt',
+  'createdBy',
+] as const;
+
+/** parsePolicyDocument for a document nested in something else (a message), reporting under `path`. */
+export function readPolicyDocument(value: unknown, path: string, issues: Issues): PolicyDocument | undefined {
+  // A newer schema explains every other difference; report only that.
+  if (isPlainObject(value) && Object.hasOwn(value, 'schema') && value.schema !== POLICY_SCHEMA) {
+    const schema = value.schema;
+    issues.add(
+      field(path, 'schema'),
+      typeof schema === 'number'
+        ? `schema ${schema} is not supported: this build reads schema ${POLICY_SCHEMA} (update it to read newer policies)`
+        : `must be ${POLICY_SCHEMA}`,
+    );
+    return undefined;
+  }
+  const obj = readObject(value, path, issues, { what: 'a policy document', required: POLICY_DOCUMENT_FIELDS });
+  if (!obj) return undefined;
+  const at = (key: string): string => field(path, key);
+  const group = readText(own(obj, 'group'), at('group'), issues, NAME_TEXT);
+  const version = readInteger(own(obj, 'version'), at('version'), issues, 1);
+  const rules = readRuleText(own(obj, 'rules'), at('rules'), issues);
+  const implicitTarget = readTarget(own(obj, 'implicitTarget'), at('implicitTarget'), issues);
+  const presentDevices = readPresentDevices(own(obj, 'presentDevices'), at('presentDevices'), issues);
+  const ports = readPorts(own(obj, 'ports'), at('ports'), issues, 'complete') as PortPolicy | undefined;
+  const exceptions = readExceptions(own(obj, 'exceptions'), at('exceptions'), issues);
+  const createdAt = readTimestamp(own(obj, 'createdAt'), at('createdAt'), issues);
+  const createdBy = readText(own(obj, 'createdBy'), at('createdBy'), issues, NAME_TEXT);
+  if (
+    group === undefined || version === undefined || rules === undefined || implicitTarget === undefined ||
+    presentDevices === undefined || ports === undefined || exceptions === undefined ||
+    createdAt === undefined || createdBy === undefined ||
+    Object.keys(obj).length !== POLICY_DOCUMENT_FIELDS.length
+  ) {
+    return undefined;
+  }
+  return {
+    schema: POLICY_SCHEMA,
+    group,
+    version,
+    rules,
+    implicitTarget,
+    presentDevices,
+    ports: { serial: ports.serial, parallel: ports.parallel, bluetooth: ports.bluetooth, optical: ports.optical },
+    exceptions,
+    createdAt,
+    createdBy,
+  };
+}
