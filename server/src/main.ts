@@ -40,6 +40,18 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
   await bootstrap(deps, env, print);
   const app = await buildApi(deps, { key: identity.keyPem, cert: identity.certPem });
   hub.attach(app.server as Server);
+  // The server certificate is renewed by ensureServerIdentity when it nears expiry; a server that
+  // runs for years must pick that up without a restart.
+  const renewal = setInterval(() => {
+    void ensureServerIdentity(config.dataDir, { hostnames: config.hostnames, now: clock() })
+      .then((id) => {
+        if (id.status.serverCertificate !== 'renewed') return;
+        (app.server as unknown as { setSecureContext(o: { key: string; cert: string }): void }).setSecureContext({ key: id.keyPem, cert: id.certPem });
+        logger.info('server certificate renewed', { reason: id.status.renewalReason, fingerprint: id.fingerprint256 });
+      })
+      .catch((err: Error) => logger.error('certificate renewal failed', { error: err.message }));
+  }, 24 * 3600_000);
+  renewal.unref();
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.listen.port;
@@ -55,6 +67,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
     app,
     hub,
     async close() {
+      clearInterval(renewal);
       await hub.close();
       await app.close();
       await store.close();

@@ -108,14 +108,32 @@ export async function buildApi(deps: ServerDeps, tls?: { key: string; cert: stri
 
 /** The session from `Authorization: Bearer <token>` or the console's session cookie. */
 async function authenticate(deps: ServerDeps, request: FastifyRequest): Promise<SessionUser> {
-  const token = bearerToken(request) ?? cookieValue(request.headers.cookie, SESSION_COOKIE);
+  const bearer = bearerToken(request);
+  const token = bearer ?? cookieValue(request.headers.cookie, SESSION_COOKIE);
   if (!token) throw unauthorized();
+  if (bearer === undefined && !SAFE_METHODS.has(request.method) && !sameOrigin(request)) {
+    // SameSite=Strict already keeps the cookie off cross-site requests; this is the second lock.
+    throw forbidden('cross-origin request refused');
+  }
   const tokenHash = hashSecret(token);
   const session = await deps.store.getSession(tokenHash);
   if (!session || session.expiresAt <= deps.clock().toISOString()) throw unauthorized('session expired or unknown; log in again');
   const user = await deps.store.getUser(session.username);
   if (!user || user.disabled) throw unauthorized('account disabled');
   return { username: user.username, role: user.role, tokenHash };
+}
+
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** A cookie-authenticated change must come from a page of this server (Origin matches Host). */
+function sameOrigin(request: FastifyRequest): boolean {
+  const origin = request.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === request.headers.host;
+  } catch {
+    return false;
+  }
 }
 
 function bearerToken(request: FastifyRequest): string | undefined {

@@ -15,9 +15,12 @@ export interface PolicySigner {
   sign(payload: Uint8Array): string;
 }
 
-/** Sends a newly saved policy to the connected agents of a group (the hub). */
+/** What the API tells connected agents (the hub). */
 export interface PolicyPublisher {
+  /** A new policy version of the group: push it to the group's connected agents. */
   publish(group: string, signed: SignedPolicy): void;
+  /** An agent was moved or revoked: re-read it (new group's policy) or disconnect it. */
+  agentChanged(agentId: string): Promise<void>;
 }
 
 export interface ApiOptions {

@@ -28,7 +28,7 @@ export interface HubOptions {
 export const DEFAULT_HUB_OPTIONS: HubOptions = { silentAfterSeconds: 600, pingIntervalMs: 30_000, maxInvalidFrames: 5 };
 
 interface Connection {
-  readonly agent: AgentRecord;
+  agent: AgentRecord;
   readonly ws: WebSocket;
   invalid: number;
   alive: boolean;
@@ -75,6 +75,21 @@ export class AgentHub implements PolicyPublisher {
   publish(group: string, signed: SignedPolicy): void {
     const frame = encodeMessage({ v: 1, type: 'policy', body: { signed } });
     for (const c of this.connections.values()) if (c.agent.group === group) c.ws.send(frame);
+  }
+
+  async agentChanged(agentId: string): Promise<void> {
+    const conn = this.connections.get(agentId);
+    if (!conn) return;
+    const agent = await this.store.getAgent(agentId);
+    if (!agent || agent.revokedAt) {
+      conn.ws.close(4001, 'agent identity revoked');
+      this.connections.delete(agentId);
+      return;
+    }
+    const moved = agent.group !== conn.agent.group;
+    conn.agent = agent;
+    const latest = moved ? await this.store.latestPolicy(agent.group) : undefined;
+    if (latest) this.send(conn, { v: 1, type: 'policy', body: { signed: signedPolicyOf(latest) } });
   }
 
   async close(): Promise<void> {

@@ -81,6 +81,7 @@ export function agentRoutes(deps: ServerDeps) {
         const before = await deps.store.getAgent(request.params.id);
         if (!before || !(await deps.store.setAgentGroup(request.params.id, request.body.group))) throw notFound(`agent ${request.params.id}`);
         await audit(deps, request, 'agent.move', request.params.id, { from: before.group, to: request.body.group });
+        await deps.publisher.agentChanged(request.params.id);
         return { agent: await view((await deps.store.getAgent(request.params.id)) as AgentRecord, deps.clock()) };
       },
     );
@@ -91,6 +92,7 @@ export function agentRoutes(deps: ServerDeps) {
       async (request, reply) => {
         if (!(await deps.store.revokeAgent(request.params.id, deps.clock().toISOString()))) throw notFound(`agent ${request.params.id}`);
         await audit(deps, request, 'agent.revoke', request.params.id);
+        await deps.publisher.agentChanged(request.params.id);
         return reply.status(204).send();
       },
     );

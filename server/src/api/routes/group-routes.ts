@@ -162,12 +162,15 @@ async function simulate(deps: Pick<ServerDeps, 'store' | 'clock'>, group: string
   const now = deps.clock();
   const devices = [];
   const totals: Record<string, number> = { allow: 0, block: 0, reject: 0, readonly: 0 };
+  let unreadable = 0;
   for (const [key, { device, hosts }] of byDevice) {
     let parsed;
     try {
       parsed = parseDevice(device);
     } catch {
-      continue; // A malformed sighting cannot be decided; it was validated on arrival, so this is old data.
+      // Sightings are validated on arrival; one that no longer parses (older format) is counted, not decided.
+      unreadable++;
+      continue;
     }
     const decision = policy.decide(prepareDevice(parsed), { now });
     totals[decision.target] = (totals[decision.target] ?? 0) + 1;
@@ -181,5 +184,5 @@ async function simulate(deps: Pick<ServerDeps, 'store' | 'clock'>, group: string
       computers: [...hosts].sort(),
     });
   }
-  return { group, evaluatedAt: now.toISOString(), totals, devices };
+  return { group, evaluatedAt: now.toISOString(), totals, unreadable, devices };
 }
