@@ -1,4 +1,4 @@
-import type { SignedPolicy } from '@portcullis/shared';
+import type { CommandName, SignedPolicy } from '@portcullis/shared';
 import type { Store } from '../store/store.js';
 
 /** The minimum of a logger the server needs (winston fits; tests pass a recorder). */
@@ -21,6 +21,8 @@ export interface PolicyPublisher {
   publish(group: string, signed: SignedPolicy): void;
   /** An agent was moved or revoked: re-read it (new group's policy) or disconnect it. */
   agentChanged(agentId: string): Promise<void>;
+  /** Sends a command to a connected agent; its id, or null when the agent is not connected. */
+  sendCommand(agentId: string, name: CommandName, args: Record<string, unknown>, actor: string): string | null;
 }
 
 export interface ApiOptions {

@@ -7,12 +7,13 @@ import {
   parseAgentMessage,
   PortcullisError,
   type AgentMessage,
+  type CommandName,
   type MessageHandlers,
   type ServerMessage,
   type SignedPolicy,
 } from '@portcullis/shared';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { hashSecret, sameHash } from '../auth/secrets.js';
+import { hashSecret, newId, sameHash } from '../auth/secrets.js';
 import type { Logger, PolicyPublisher } from '../api/deps.js';
 import { signedPolicyOf } from '../api/routes/group-routes.js';
 import type { AgentRecord, Store } from '../store/store.js';
@@ -24,6 +25,8 @@ export interface HubOptions {
   /** Invalid frames tolerated on one connection before it is closed with 1008. */
   readonly maxInvalidFrames: number;
 }
+
+const MAX_PENDING_COMMANDS = 10_000;
 
 export const DEFAULT_HUB_OPTIONS: HubOptions = { silentAfterSeconds: 600, pingIntervalMs: 30_000, maxInvalidFrames: 5 };
 
@@ -45,6 +48,8 @@ export class AgentHub implements PolicyPublisher {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
   private readonly connections = new Map<string, Connection>();
   private readonly silentReported = new Set<string>();
+  /** Commands sent and not yet answered, to put the command's name and sender beside its result. */
+  private readonly pending = new Map<string, { agentId: string; name: CommandName; actor: string; sentAt: number }>();
   private timer: NodeJS.Timeout | undefined;
   /** Called whenever an agent reports `applied` (tests and the fan-out benchmark wait on it). */
   onApplied: ((agentId: string, version: number) => void) | undefined;
@@ -75,6 +80,16 @@ export class AgentHub implements PolicyPublisher {
   publish(group: string, signed: SignedPolicy): void {
     const frame = encodeMessage({ v: 1, type: 'policy', body: { signed } });
     for (const c of this.connections.values()) if (c.agent.group === group) c.ws.send(frame);
+  }
+
+  sendCommand(agentId: string, name: CommandName, args: Record<string, unknown>, actor: string): string | null {
+    const conn = this.connections.get(agentId);
+    if (!conn) return null;
+    const commandId = newId('cmd');
+    if (this.pending.size >= MAX_PENDING_COMMANDS) this.pending.delete(this.pending.keys().next().value as string);
+    this.pending.set(commandId, { agentId, name, actor, sentAt: this.clock().getTime() });
+    this.send(conn, { v: 1, type: 'command', body: { commandId, name, args } });
+    return commandId;
   }
 
   async agentChanged(agentId: string): Promise<void> {
@@ -197,7 +212,22 @@ export class AgentHub implements PolicyPublisher {
         this.onApplied?.(agentId, m.body.version);
       },
       'command-result': async (m) => {
-        this.logger.info('command result', { agentId, commandId: m.body.commandId, ok: m.body.ok });
+        const sent = this.pending.get(m.body.commandId);
+        // Only answers to commands this server sent to this agent are recorded.
+        if (!sent || sent.agentId !== agentId) {
+          this.send(conn, { v: 1, type: 'error', body: { code: 'PORTCULLIS_ERR_UNKNOWN_COMMAND', message: `no pending command ${m.body.commandId}` } });
+          return;
+        }
+        this.pending.delete(m.body.commandId);
+        await this.store.ingestEvents(null, conn.agent.group, [
+          {
+            seq: null,
+            type: 'command.result',
+            severity: m.body.ok ? 'info' : 'medium',
+            occurredAt: now(),
+            data: { agentId, hostname: conn.agent.hostname, commandId: m.body.commandId, name: sent.name, sentBy: sent.actor, ok: m.body.ok, result: m.body.result ?? null, error: m.body.error ?? null },
+          },
+        ], now());
       },
     };
   }

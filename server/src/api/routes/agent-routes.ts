@@ -1,6 +1,7 @@
+import { COMMAND_NAMES, type CommandName } from '@portcullis/shared';
 import type { FastifyInstance } from 'fastify';
 import type { AgentRecord } from '../../store/store.js';
-import { notFound } from '../api-error.js';
+import { badRequest, conflict, notFound } from '../api-error.js';
 import { audit } from '../audit.js';
 import type { ServerDeps } from '../deps.js';
 import { GROUP_PATTERN } from './group-routes.js';
@@ -94,6 +95,31 @@ export function agentRoutes(deps: ServerDeps) {
         await audit(deps, request, 'agent.revoke', request.params.id);
         await deps.publisher.agentChanged(request.params.id);
         return reply.status(204).send();
+      },
+    );
+
+    app.post<{ Params: { id: string }; Body: { name: CommandName; args?: Record<string, unknown> } }>(
+      '/agents/:id/commands',
+      {
+        config: { access: 'admin', summary: 'Send a command to a connected agent; its result arrives as a command.result event' },
+        schema: {
+          params: idParams,
+          body: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name'],
+            properties: { name: { type: 'string', enum: COMMAND_NAMES }, args: { type: 'object', maxProperties: 32 } },
+          },
+        },
+      },
+      async (request, reply) => {
+        if (JSON.stringify(request.body.args ?? {}).length > 16_384) throw badRequest('command args are larger than 16 KiB');
+        const agent = await deps.store.getAgent(request.params.id);
+        if (!agent || agent.revokedAt) throw notFound(`agent ${request.params.id}`);
+        const commandId = deps.publisher.sendCommand(agent.id, request.body.name, request.body.args ?? {}, request.user?.username ?? '?');
+        if (commandId === null) throw conflict(`agent ${agent.id} is not connected; try again when it is online`);
+        await audit(deps, request, 'agent.command', agent.id, { name: request.body.name, commandId });
+        return reply.status(202).send({ commandId });
       },
     );
   };
