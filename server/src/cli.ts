@@ -37,6 +37,11 @@ interface Command {
   run(config: ServerConfig, values: Record<string, unknown>, positionals: readonly string[], io: CliIo): Promise<number>;
 }
 
+/** A usage error about one option, worded as every config error is: `--role: expected …`. */
+function usage(command: string, option: string, text: string): ConfigError {
+  return new ConfigError([{ option, message: `${command}: ${option}: ${text}` }]);
+}
+
 const withStore = async (config: ServerConfig, fn: (store: Store) => Promise<number>): Promise<number> => {
   const store = await openConfiguredStore(config);
   try {
@@ -51,7 +56,7 @@ async function passwordFor(values: Record<string, unknown>, io: CliIo): Promise<
   if (values['password-stdin'] !== true) return { password: newSecret().slice(0, 24), generated: true };
   const password = io.readStdin().replace(/\r?\n$/, '');
   const problem = passwordProblem(password);
-  if (problem) throw new ConfigError([{ option: '--password-stdin', message: problem }]);
+  if (problem) throw usage('password', '--password-stdin', problem);
   return { password, generated: false };
 }
 
@@ -89,9 +94,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       const [name, ...extra] = positionals;
       const role = values.role as string | undefined;
       if (!name || extra.length > 0 || !/^[a-z][a-z0-9._-]{1,63}$/.test(name)) {
-        throw new ConfigError([{ option: 'NAME', message: 'give one user name: lower-case letters, digits, . _ - (2-64 characters)' }]);
+        throw usage('user add', 'NAME', 'give one user name: lower-case letters, digits, . _ - (2-64 characters)');
       }
-      if (!role || !(ROLES as readonly string[]).includes(role)) throw new ConfigError([{ option: '--role', message: `expected one of ${ROLES.join(', ')}` }]);
+      if (!role) throw usage('user add', '--role', `required: one of ${ROLES.join(', ')}`);
+      if (!(ROLES as readonly string[]).includes(role)) throw usage('user add', '--role', `expected one of ${ROLES.join(', ')}, got "${role}"`);
       const { password, generated } = await passwordFor(values, io);
       return withStore(config, async (store) => {
         if (await store.getUser(name)) {
@@ -113,7 +119,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     help: `Usage: portcullis-server user passwd NAME [--password-stdin] [options]\n\nWithout --password-stdin a password is generated and printed once.\n\n${COMMON_HELP}\n`,
     async run(config, values, positionals, io) {
       const [name, ...extra] = positionals;
-      if (!name || extra.length > 0) throw new ConfigError([{ option: 'NAME', message: 'give one user name' }]);
+      if (!name || extra.length > 0) throw usage('user passwd', 'NAME', 'give one user name');
       const { password, generated } = await passwordFor(values, io);
       return withStore(config, async (store) => {
         if (!(await store.setPasswordHash(name, await hashPassword(password)))) {
@@ -132,7 +138,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     help: `Usage: portcullis-server token create --group GROUP [--expires 7d] [options]\n\nPrints the enrollment token on its last line; it is shown only once.\n\n${COMMON_HELP}\n`,
     async run(config, values, _positionals, io) {
       const group = values.group as string | undefined;
-      if (!group) throw new ConfigError([{ option: '--group', message: 'required: the group the enrolled computers join' }]);
+      if (!group) throw usage('token create', '--group', 'required: the group the enrolled computers join');
       return withStore(config, (store) => createTokenWith(store, group, (values.expires as string | undefined) ?? '7d', io));
     },
   },
@@ -172,7 +178,14 @@ export async function runServerCli(argv: readonly string[], io: CliIo): Promise<
   const name = Object.hasOwn(COMMANDS, twoWord) ? twoWord : first;
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!command) {
-    io.stderr(`portcullis-server: unknown command '${argv.slice(0, 2).join(' ')}' (see --help)\n`);
+    const family = Object.keys(COMMANDS).filter((c) => c.startsWith(`${first} `));
+    if (family.length > 0) {
+      // `user`, `token`: list the subcommands; --help is a question, anything else a mistake.
+      const asked = second === '-h' || second === '--help';
+      (asked ? io.stdout : io.stderr)(`${asked ? '' : `portcullis-server: unknown command '${twoWord || first}'\n`}Commands: ${family.join(', ')} (add --help to one for its options)\n`);
+      return asked ? 0 : 2;
+    }
+    io.stderr(`portcullis-server: unknown command '${first}' (see --help)\n`);
     return 2;
   }
   const rest = argv.slice(name.split(' ').length);

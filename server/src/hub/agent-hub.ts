@@ -115,6 +115,9 @@ export class AgentHub implements PolicyPublisher {
   }
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    // Node drops its own socket error listener when it hands an upgrade over: without this one,
+    // a client that resets the connection mid-authentication would crash the server.
+    socket.on('error', (err) => this.logger.warn('agent upgrade socket error', { error: err.message }));
     try {
       if ((req.url ?? '').split('?')[0] !== '/agent') return refuse(socket, 404, 'Not Found');
       const agent = await this.authenticate(req.headers.authorization);
@@ -122,6 +125,7 @@ export class AgentHub implements PolicyPublisher {
         this.logger.warn('agent connection refused', { ip: req.socket.remoteAddress });
         return refuse(socket, 401, 'Unauthorized');
       }
+      if (socket.destroyed) return;
       this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(agent, ws));
     } catch (err) {
       this.logger.error('agent upgrade failed', { error: (err as Error).message });
@@ -153,7 +157,7 @@ export class AgentHub implements PolicyPublisher {
       if (this.connections.get(agent.id) === conn) this.connections.delete(agent.id);
     });
     ws.on('error', (err) => this.logger.warn('agent socket error', { agentId: agent.id, error: err.message }));
-    void this.store.touchAgent(agent.id, this.clock().toISOString());
+    this.touch(agent.id);
     this.send(conn, { v: 1, type: 'welcome', body: { agentId: agent.id, serverTime: this.clock().toISOString() } });
   }
 
@@ -242,7 +246,7 @@ export class AgentHub implements PolicyPublisher {
       }
       c.alive = false;
       c.ws.ping();
-      void this.store.touchAgent(c.agent.id, now.toISOString());
+      this.touch(c.agent.id);
     }
     try {
       await this.reportSilent(now);
@@ -257,6 +261,9 @@ export class AgentHub implements PolicyPublisher {
       if (this.connections.has(a.id) || this.silentReported.has(a.id) || !a.lastSeenAt) continue;
       if (Date.parse(a.lastSeenAt) > limit) continue;
       this.silentReported.add(a.id);
+      // Survive restarts: the same silence (same lastSeenAt) is reported once, ever.
+      const [last] = await this.store.queryEvents({ type: 'agent.silent', q: a.id, limit: 1 });
+      if (last && last.data.agentId === a.id && last.data.lastSeenAt === a.lastSeenAt) continue;
       await this.store.ingestEvents(null, a.group, [
         {
           seq: null,
@@ -267,6 +274,13 @@ export class AgentHub implements PolicyPublisher {
         },
       ], now.toISOString());
     }
+  }
+
+  /** Records a sign of life; a failing write is logged, never an unhandled rejection. */
+  private touch(agentId: string): void {
+    this.store.touchAgent(agentId, this.clock().toISOString()).catch((err: Error) => {
+      this.logger.warn('could not record agent presence', { agentId, error: err.message });
+    });
   }
 
   private send(conn: Connection, msg: ServerMessage): void {

@@ -44,7 +44,10 @@ export function enrollRoutes(deps: ServerDeps) {
           throw unauthorized('enrollment token invalid, expired or revoked');
         }
         const replaced = await deps.store.listAgents({ machineId: body.machineId });
-        for (const old of replaced) await deps.store.revokeAgent(old.id, now);
+        for (const old of replaced) {
+          await deps.store.revokeAgent(old.id, now);
+          await deps.publisher.agentChanged(old.id);
+        }
         const agentId = newId('agt');
         const secret = newSecret();
         await deps.store.createAgent({
