@@ -126,6 +126,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
           io.stderr(`user passwd: no user ${name}\n`);
           return 1;
         }
+        await store.deleteSessionsOf(name);
         await store.appendAudit({ actor: 'cli', action: 'user.password', target: name, details: {} }, new Date().toISOString());
         io.stdout(`password of ${name} changed\n`);
         if (generated) io.stdout(`password: ${password}\n`);

@@ -13,6 +13,8 @@ const BAD_BODIES: ReadonlyArray<readonly [string, string]> = [
   ['a JSON array', '[{"name": "x"}]'],
   ['a JSON string', '"x"'],
   ['an object with an unknown field', '{"unknownField": 1}'],
+  ['a prototype-polluting object', '{"__proto__": {"role": "admin"}}'],
+  ['a constructor.prototype object', '{"constructor": {"prototype": {"role": "admin"}}}'],
 ];
 
 const OPERATIONS = await documentedOperations();

@@ -91,6 +91,12 @@ describe('REST API groups and policies', () => {
       expect(doc.ports).to.deep.equal({ serial: 'block', parallel: 'block', bluetooth: 'block', optical: 'block' });
     });
 
+    it('documents the policy body of PUT and simulate in the OpenAPI document', async () => {
+      const doc = (await api().call('GET', '/api/docs')).json() as { paths: Record<string, Record<string, { requestBody?: unknown }>> };
+      expect(doc.paths['/api/v1/groups/{group}/policy']?.put?.requestBody, 'PUT policy').to.not.equal(undefined);
+      expect(doc.paths['/api/v1/groups/{group}/policy/simulate']?.post?.requestBody, 'simulate').to.not.equal(undefined);
+    });
+
     it('lists versions without the document or the signature', async () => {
       const res = await api().call('GET', '/api/v1/groups/lab/policy/versions', { token: viewer });
       const [first] = (res.json() as { versions: Array<Record<string, unknown>> }).versions;
@@ -199,6 +205,19 @@ describe('REST API groups and policies', () => {
       expect(byKey['h-flash']?.rule).to.match(/^allow id 0781:5567/);
       expect(byKey['h-kbd']).to.deep.include({ target: 'allow', line: 4, computers: ['pc-fin-01'] });
       expect(byKey['h-nic']).to.deep.include({ target: 'reject', line: null, rule: null, computers: ['pc-fin-02'] });
+    });
+
+    it('applies the temporary exceptions of the proposed policy before its rules, as agents do', async () => {
+      const { clock } = api();
+      const until = (ms: number) => new Date(clock.now().getTime() + ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      const exceptions = [
+        { id: 'x-audit', rule: 'allow id 0781:5567', reason: 'audit week', until: until(86_400_000), agentId: null },
+        { id: 'x-old', rule: 'allow id 0bda:8153', reason: 'expired', until: until(-60_000), agentId: null },
+      ];
+      const res = await simulate('finance', { rules: 'block with-interface one-of { 08:*:* }\nallow with-interface equals { 03:*:* }\n', exceptions });
+      expect(res.statusCode, res.body).to.equal(200);
+      const byKey = Object.fromEntries((res.json() as Simulation).devices.map((d) => [d.key, d.target]));
+      expect(byKey).to.deep.equal({ 'h-flash': 'allow', 'h-kbd': 'allow', 'h-nic': 'block' });
     });
 
     it('saves and publishes nothing', async () => {

@@ -161,6 +161,17 @@ describe('REST API roles', () => {
         });
       }
 
+      if (op.method === 'GET') {
+        // HEAD routes are off (exposeHeadRoutes: false): a HEAD must never run a GET's handler
+        // (an export would be audited for it), for anyone.
+        it('does not answer HEAD', async () => {
+          for (const token of [undefined, tokens.admin]) {
+            const res = await api().call('HEAD', urlOf(row), token ? { token } : {});
+            expect(res.statusCode).to.equal(404);
+          }
+        });
+      }
+
       for (const role of ROLES.filter((r) => RANK[r] >= RANK[access])) {
         it(`lets ${role} through to the handler`, async () => {
           // A fresh session: the call may be a log-out.

@@ -85,6 +85,15 @@ describe('REST API sessions', () => {
       expect((await loginFrom(api(), ip, 'admin', PASSWORDS.admin)).statusCode).to.equal(200);
     });
 
+    it('counts guesses sent all at once: 20 in parallel get at most 5 evaluated, the right password among them is refused', async () => {
+      const ip = freshAddress();
+      const guesses = Array.from({ length: 20 }, (_, i) => (i === 19 ? PASSWORDS.viewer : `Wrong-pw-but-logged-3390-${i}`));
+      const results = await Promise.all(guesses.map((password) => loginFrom(api(), ip, 'viewer', password)));
+      const statuses = results.map((r) => r.statusCode);
+      expect(statuses.filter((s) => s !== 429), `statuses ${statuses.join(',')}`).to.have.length.at.most(5);
+      expect(statuses[19], 'the right password, sent after 19 guesses').to.equal(429);
+    });
+
     it('limits the username: many addresses cannot guess one account', async () => {
       for (let i = 0; i < 5; i++) expectError(await loginFrom(api(), freshAddress(), 'security', 'Wrong-pw-but-logged-3390'), 401);
       expectError(await loginFrom(api(), freshAddress(), 'security', PASSWORDS.security), 429);
@@ -172,6 +181,14 @@ describe('REST API sessions', () => {
       expectError(await loginFrom(api(), freshAddress(), 'viewer', PASSWORDS.viewer), 401);
       expect((await loginFrom(api(), freshAddress(), 'viewer', 'Changed-viewer-pw-8804')).statusCode).to.equal(200);
       expect(await verifyPassword('Changed-viewer-pw-8804', (await api().store.getUser('viewer'))?.passwordHash ?? '')).to.equal(true);
+    });
+
+    it('ends the sessions the user had when an admin sets a new password', async () => {
+      // A reset is what an admin does when an account is stolen: the thief's session must end too.
+      const stolen = await api().session('security');
+      const res = await api().call('PUT', '/api/v1/users/security/password', { token: admin, body: { password: 'Changed-viewer-pw-8804' } });
+      expect(res.statusCode, res.body).to.equal(204);
+      expectError(await api().call('GET', '/api/v1/me', { token: stolen }), 401);
     });
 
     it('refuses to set a weak password (400) or one of a user who does not exist (404)', async () => {

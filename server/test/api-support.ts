@@ -251,13 +251,12 @@ export interface OpenApiOperation {
   /** The OpenAPI path, `{name}` for parameters. */
   readonly path: string;
   readonly access: 'public' | Role;
-  readonly hasBody: boolean;
   readonly queryParams: readonly string[];
 }
 
 /** Every operation of the OpenAPI document the app serves at GET /api/docs. */
-export async function openApiOperations(api: ApiFixture): Promise<OpenApiOperation[]> {
-  const res = await api.call('GET', '/api/docs');
+export async function operationsOf(app: FastifyInstance): Promise<OpenApiOperation[]> {
+  const res = await app.inject({ method: 'GET', url: '/api/docs' });
   expect(res.statusCode).to.equal(200);
   const doc = res.json() as { paths: Record<string, Record<string, Record<string, unknown>>> };
   const ops: OpenApiOperation[] = [];
@@ -268,7 +267,6 @@ export async function openApiOperations(api: ApiFixture): Promise<OpenApiOperati
         method: method.toUpperCase(),
         path,
         access: op['x-portcullis-access'] as OpenApiOperation['access'],
-        hasBody: op.requestBody !== undefined,
         queryParams: params.filter((p) => p.in === 'query').map((p) => p.name),
       });
     }
@@ -306,7 +304,7 @@ export async function documentedOperations(): Promise<OpenApiOperation[]> {
     options: { sessionTtlHours: SESSION_TTL_HOURS, secureCookies: true },
   });
   try {
-    return await openApiOperations({ call: (method, url) => app.inject({ method, url }) } as ApiFixture);
+    return await operationsOf(app);
   } finally {
     await app.close();
   }

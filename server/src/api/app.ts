@@ -1,7 +1,7 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { hashSecret } from '../auth/secrets.js';
 import type { Role } from '../store/store.js';
-import { ApiError, forbidden, unauthorized } from './api-error.js';
+import { ApiError, badRequest, forbidden, unauthorized } from './api-error.js';
 import type { ServerDeps } from './deps.js';
 import { agentRoutes } from './routes/agent-routes.js';
 import { auditRoutes } from './routes/audit-routes.js';
@@ -50,6 +50,17 @@ export async function buildApi(deps: ServerDeps, tls?: { key: string; cert: stri
     // Unknown fields are errors, not silently dropped: an admin's typo must not pass unnoticed.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     trustProxy: false,
+    // A GET must not run twice under another name (an export would be audited for a HEAD).
+    exposeHeadRoutes: false,
+    // Errors fastify raises before routing (bad URL escapes, over-long parameters) use the API's format too.
+    frameworkErrors: (err, _request, rawReply) => {
+      const reply = rawReply as unknown as FastifyReply;
+      void reply
+        .status(err.statusCode ?? 400)
+        .header('Cache-Control', 'no-store')
+        .header('X-Content-Type-Options', 'nosniff')
+        .send({ error: { code: 'PORTCULLIS_ERR_BAD_REQUEST', message: err.message } });
+    },
   });
   const openApi = new OpenApiCollector();
 
@@ -57,6 +68,18 @@ export async function buildApi(deps: ServerDeps, tls?: { key: string; cert: stri
     const access = (route.config as { access?: Access } | undefined)?.access;
     if (access === undefined && !route.url.startsWith('/api/docs')) {
       throw new Error(`route ${route.method} ${route.url} declares no access (config.access)`);
+    }
+    const schema = (route.schema ??= {});
+    // No declared query parameters means none: `?version=2` must not be silently ignored.
+    schema.querystring ??= { type: 'object', additionalProperties: false, properties: {} };
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (!schema.body && methods.some((m) => !SAFE_METHODS.has(m))) {
+      // A route that takes no body refuses one, so `{"dryRun": true}` cannot be mistaken for a no-op.
+      const previous = route.preValidation;
+      const refuseBody = async (request: FastifyRequest) => {
+        if (request.body !== undefined && request.body !== null) throw badRequest('this request takes no body');
+      };
+      route.preValidation = previous ? [refuseBody, ...(Array.isArray(previous) ? previous : [previous])] : refuseBody;
     }
     openApi.add(route);
   });

@@ -22,6 +22,17 @@ export class LoginLimiter {
     return wait;
   }
 
+  /**
+   * Checks and, when allowed, counts one attempt in a single synchronous step, so guesses sent
+   * in parallel cannot all pass the check before the first failure is recorded. Returns the
+   * milliseconds to wait (the attempt was not counted) or 0 (counted; call succeed() if it works).
+   */
+  attempt(keys: readonly string[], nowMs: number): number {
+    const wait = this.retryAfterMs(keys, nowMs);
+    if (wait === 0) this.fail(keys, nowMs);
+    return wait;
+  }
+
   fail(keys: readonly string[], nowMs: number): void {
     if (this.failures.size > this.maxKeys) this.prune(nowMs);
     for (const key of keys) this.failures.set(key, [...this.recent(key, nowMs), nowMs]);
@@ -31,6 +42,13 @@ export class LoginLimiter {
    * account must not reset the count for the address they guess from). */
   succeed(key: string): void {
     this.failures.delete(key);
+  }
+
+  /** Takes back one counted attempt of `key` made at `atMs` (a good login from that address). */
+  forgive(key: string, atMs: number): void {
+    const times = this.failures.get(key);
+    const i = times?.lastIndexOf(atMs) ?? -1;
+    if (times && i >= 0) times.splice(i, 1);
   }
 
   private recent(key: string, nowMs: number): number[] {

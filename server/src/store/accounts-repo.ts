@@ -60,6 +60,10 @@ export class AccountsRepo {
     await this.ctx.db.deleteFrom('sessions').where('token_hash', '=', tokenHash).execute();
   }
 
+  async deleteSessionsOf(username: string): Promise<number> {
+    return changedRows(await this.ctx.db.deleteFrom('sessions').where('username', '=', username).executeTakeFirst());
+  }
+
   /** Deletes the sessions that have expired at `now` (expires_at <= now); returns how many. */
   async deleteExpiredSessions(now: string): Promise<number> {
     const result = await this.ctx.db.deleteFrom('sessions').where('expires_at', '<=', now).executeTakeFirst();

@@ -87,6 +87,10 @@ export class KyselyStore implements Store {
   async deleteSession(tokenHash: string): Promise<void> {
     return this.#accounts.deleteSession(tokenHash);
   }
+  async deleteSessionsOf(username: string): Promise<number> {
+    return this.#accounts.deleteSessionsOf(username);
+  }
+
   async deleteExpiredSessions(now: string): Promise<number> {
     return this.#accounts.deleteExpiredSessions(utc(now, 'now'));
   }

@@ -158,6 +158,8 @@ export interface Store {
   getSession(tokenHash: string): Promise<SessionRecord | undefined>;
   deleteSession(tokenHash: string): Promise<void>;
   deleteExpiredSessions(now: string): Promise<number>;
+  /** Ends every session of a user (password changed, account disabled); returns how many. */
+  deleteSessionsOf(username: string): Promise<number>;
 
   createGroup(group: GroupRecord): Promise<void>;
   getGroup(name: string): Promise<GroupRecord | undefined>;

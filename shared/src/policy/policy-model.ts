@@ -105,7 +105,7 @@ export function formatPolicyError(error: PolicyError): string {
  * An exception whose `until` does not parse (impossible in a validated document) is dropped:
  * failing closed.
  */
-export function activeExceptions(doc: PolicyDocument, now: Date, agentId: string): TemporaryException[] {
+export function activeExceptions(doc: Pick<PolicyDocument, 'exceptions'>, now: Date, agentId: string): TemporaryException[] {
   const nowMs = now.getTime();
   return doc.exceptions.filter((x) => {
     if (x.agentId !== null && x.agentId !== agentId) return false;

@@ -64,7 +64,9 @@ export function enrollRoutes(deps: ServerDeps) {
           {
             seq: null,
             type: 'agent.enrolled',
-            severity: 'info',
+            // A second identity for the same machine is worth a look: anyone holding an enrollment
+            // token could cut a PC's agent off this way.
+            severity: replaced.length > 0 ? 'medium' : 'info',
             occurredAt: now,
             data: { agentId, hostname: body.hostname, machineId: body.machineId, os: body.os, tokenId: token.id, replaced: replaced.map((a) => a.id) },
           },

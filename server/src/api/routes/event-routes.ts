@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { parseIsoTimestamp } from '@portcullis/shared';
 import type { FastifyInstance } from 'fastify';
 import type { EventQuery, EventRecord, Severity, TriageStatus } from '../../store/store.js';
 import { badRequest, notFound } from '../api-error.js';
@@ -35,9 +36,10 @@ interface Filters {
 function toQuery(f: Filters): Omit<EventQuery, 'limit' | 'beforeId'> {
   const iso = (s: string | undefined, name: string) => {
     if (s === undefined) return undefined;
-    const t = new Date(s);
-    if (Number.isNaN(t.getTime())) throw badRequest(`${name} is not a valid time`);
-    return t.toISOString();
+    // Strict: 2026-02-30 is refused, not rolled over to March.
+    const ms = parseIsoTimestamp(/^\d{4}-\d{2}-\d{2}$/.test(s) ? `${s}T00:00:00Z` : s);
+    if (ms === null) throw badRequest(`${name} is not a valid time: "${s}"`);
+    return new Date(ms).toISOString();
   };
   return {
     type: f.type,

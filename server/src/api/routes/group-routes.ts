@@ -1,16 +1,22 @@
 import type { FastifyInstance } from 'fastify';
 import {
+  activeExceptions,
   buildPolicyDocument,
   canonicalJson,
   classifyDevice,
   CompiledPolicy,
   parseDevice,
+  parseRule,
   parseRuleFile,
   policySigningPayload,
   prepareDevice,
   validatePolicyInput,
+  type Device,
+  type NormalizedPolicyInput,
   type PolicyDocument,
+  type Rule,
   type SignedPolicy,
+  type Target,
 } from '@portcullis/shared';
 import type { PolicyVersionRecord } from '../../store/store.js';
 import { ApiError, conflict, notFound } from '../api-error.js';
@@ -18,6 +24,19 @@ import { audit } from '../audit.js';
 import type { ServerDeps } from '../deps.js';
 
 export const GROUP_PATTERN = '^[a-z0-9][a-z0-9_-]{0,63}$';
+
+/** Documents the body; validatePolicyInput does the checking (with "did you mean" messages). */
+const policyBody = {
+  type: 'object',
+  required: ['rules'],
+  properties: {
+    rules: { type: 'string', description: 'USBGuard rule text' },
+    implicitTarget: { type: 'string', enum: ['allow', 'block', 'reject', 'readonly'] },
+    presentDevices: { type: 'string', enum: ['apply-policy', 'allow', 'block', 'keep'] },
+    ports: { type: 'object' },
+    exceptions: { type: 'array' },
+  },
+} as const;
 
 const groupParams = { type: 'object', required: ['group'], properties: { group: { type: 'string', pattern: GROUP_PATTERN } } } as const;
 
@@ -109,7 +128,7 @@ export function groupRoutes(deps: ServerDeps) {
 
     app.put<{ Params: { group: string } }>(
       '/groups/:group/policy',
-      { config: { access: 'admin', summary: 'Save and push a new policy version' }, schema: { params: groupParams } },
+      { config: { access: 'admin', summary: 'Save and push a new policy version' }, schema: { params: groupParams, body: policyBody } },
       async (request) => {
         await requireGroup(deps, request.params.group);
         const signed = await savePolicy(deps, request.params.group, request.body, request.user?.username ?? '?');
@@ -129,12 +148,12 @@ export function groupRoutes(deps: ServerDeps) {
 
     app.post<{ Params: { group: string } }>(
       '/groups/:group/policy/simulate',
-      { config: { access: 'viewer', summary: 'What a policy would do to the devices seen in the fleet' }, schema: { params: groupParams } },
+      { config: { access: 'viewer', summary: 'What a policy would do to the devices seen in the fleet' }, schema: { params: groupParams, body: policyBody } },
       async (request) => {
         await requireGroup(deps, request.params.group);
         const result = validatePolicyInput(request.body);
         if (!result.ok) throw policyInvalid(result.errors);
-        return simulate(deps, request.params.group, result.input.rules, result.input.implicitTarget);
+        return simulate(deps, request.params.group, result.input);
       },
     );
   };
@@ -145,44 +164,47 @@ async function requireGroup(deps: Pick<ServerDeps, 'store'>, group: string): Pro
 }
 
 /**
- * Decides every USB device seen on the group's PCs against the proposed rules, now, and counts
- * the outcomes per target with the PCs each device was seen on.
+ * Decides every USB device seen on the group's PCs against the proposed policy, now, as each PC
+ * would: that PC's active temporary exceptions first, then the rules. Results are grouped by
+ * device and outcome, with the PCs each applies to (an exception can name one PC).
  */
-async function simulate(deps: Pick<ServerDeps, 'store' | 'clock'>, group: string, rules: string, implicitTarget: PolicyDocument['implicitTarget']) {
-  const policy = new CompiledPolicy(parseRuleFile(rules, 'rules'), implicitTarget);
+async function simulate(deps: Pick<ServerDeps, 'store' | 'clock'>, group: string, input: NormalizedPolicyInput) {
+  const now = deps.clock();
+  const policy = new CompiledPolicy(parseRuleFile(input.rules, 'rules'), input.implicitTarget);
+  const exceptionRules = new Map(input.exceptions.map((x) => [x.id, parseRule(x.rule, { file: `exceptions[${x.id}]` })]));
   const agents = new Map((await deps.store.listAgents({ group })).map((a) => [a.id, a.hostname]));
-  const byDevice = new Map<string, { device: Record<string, unknown>; hosts: Set<string> }>();
+  const outcomes = new Map<string, { key: string; device: Device; target: Target; line: number | null; rule: string | null; exception: string | null; computers: string[] }>();
+  const totals: Record<Target, number> = { allow: 0, block: 0, reject: 0, readonly: 0 };
+  let unreadable = 0;
   for (const seen of await deps.store.listUsbSeen()) {
     const host = agents.get(seen.agentId);
     if (host === undefined) continue;
-    const entry = byDevice.get(seen.key) ?? { device: seen.device, hosts: new Set<string>() };
-    entry.hosts.add(host);
-    byDevice.set(seen.key, entry);
-  }
-  const now = deps.clock();
-  const devices = [];
-  const totals: Record<string, number> = { allow: 0, block: 0, reject: 0, readonly: 0 };
-  let unreadable = 0;
-  for (const [key, { device, hosts }] of byDevice) {
-    let parsed;
+    let device: Device;
     try {
-      parsed = parseDevice(device);
+      device = parseDevice(seen.device);
     } catch {
       // Sightings are validated on arrival; one that no longer parses (older format) is counted, not decided.
       unreadable++;
       continue;
     }
-    const decision = policy.decide(prepareDevice(parsed), { now });
-    totals[decision.target] = (totals[decision.target] ?? 0) + 1;
-    devices.push({
-      key,
-      device: parsed,
-      label: classifyDevice(parsed).label,
-      target: decision.target,
-      line: decision.line,
-      rule: policy.ruleText(decision),
-      computers: [...hosts].sort(),
+    const prepared = prepareDevice(device);
+    const exception = activeExceptions(input, now, seen.agentId).find((x) => {
+      const rule = exceptionRules.get(x.id);
+      return rule !== undefined && new CompiledPolicy([rule]).decide(prepared, { now }).implicit === false;
     });
+    const decision = policy.decide(prepared, { now });
+    const outcome = exception
+      ? { target: (exceptionRules.get(exception.id) as Rule).target, line: null, rule: exception.rule, exception: exception.id }
+      : { target: decision.target, line: decision.line, rule: policy.ruleText(decision), exception: null };
+    const id = `${seen.key}\u0000${outcome.target}\u0000${outcome.line}\u0000${outcome.exception}`;
+    const entry = outcomes.get(id) ?? { key: seen.key, device, ...outcome, computers: [] };
+    entry.computers.push(host);
+    outcomes.set(id, entry);
   }
+  // Totals count devices, not sightings: a device counts once per outcome it gets somewhere.
+  for (const target of Object.keys(totals) as Target[]) {
+    totals[target] = new Set([...outcomes.values()].filter((o) => o.target === target).map((o) => o.key)).size;
+  }
+  const devices = [...outcomes.values()].map((o) => ({ ...o, label: classifyDevice(o.device).label, computers: [...new Set(o.computers)].sort() }));
   return { group, evaluatedAt: now.toISOString(), totals, unreadable, devices };
 }

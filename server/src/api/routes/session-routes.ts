@@ -31,7 +31,7 @@ export function sessionRoutes(deps: ServerDeps) {
         const now = deps.clock();
         const { username, password } = request.body;
         const keys = [`user:${username.toLowerCase()}`, `ip:${request.ip}`];
-        const wait = limiter.retryAfterMs(keys, now.getTime());
+        const wait = limiter.attempt(keys, now.getTime());
         if (wait > 0) {
           reply.header('Retry-After', String(Math.ceil(wait / 1000)));
           throw tooManyRequests(`too many failed logins; try again in ${Math.ceil(wait / 60_000)} min`);
@@ -39,11 +39,11 @@ export function sessionRoutes(deps: ServerDeps) {
         const user = await deps.store.getUser(username);
         const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
         if (!user || !ok || user.disabled) {
-          limiter.fail(keys, now.getTime());
           deps.logger.warn('login failed', { username, ip: request.ip });
           throw unauthorized('wrong username or password');
         }
         limiter.succeed(keys[0] as string);
+        limiter.forgive(keys[1] as string, now.getTime());
         const token = newSecret();
         const ttlMs = deps.options.sessionTtlHours * 3600_000;
         const expiresAt = new Date(now.getTime() + ttlMs).toISOString();

@@ -60,6 +60,8 @@ export function userRoutes(deps: ServerDeps) {
         if (problem) throw badRequest(problem);
         const ok = await deps.store.setPasswordHash(request.params.username, await hashPassword(request.body.password));
         if (!ok) throw notFound(`user ${request.params.username}`);
+        // Whoever held the old password must not keep a session made with it.
+        await deps.store.deleteSessionsOf(request.params.username);
         await audit(deps, request, 'user.password', request.params.username);
         return reply.status(204).send();
       },
