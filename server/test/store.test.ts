@@ -85,6 +85,17 @@ for (const backend of BACKENDS) {
         expect(await store.deleteExpiredSessions(at(20))).to.equal(0);
       });
 
+      it("ends every session of one user and no one else's", async () => {
+        const { store } = h();
+        await store.createSession({ tokenHash: 'u1', username: 'alice', createdAt: at(0), expiresAt: at(90) });
+        await store.createSession({ tokenHash: 'u2', username: 'alice', createdAt: at(0), expiresAt: at(90) });
+        await store.createSession({ tokenHash: 'u3', username: 'zoe', createdAt: at(0), expiresAt: at(90) });
+        expect(await store.deleteSessionsOf('alice')).to.equal(2);
+        expect(await store.getSession('u1')).to.equal(undefined);
+        expect(await store.getSession('u3')).to.include({ username: 'zoe' });
+        expect(await store.deleteSessionsOf('nobody')).to.equal(0);
+      });
+
       it('refuses a session for an unknown user', async () => {
         await expectStoreError(h().store.createSession({ tokenHash: 's9', username: 'ghost', createdAt: at(0), expiresAt: at(1) }), StoreErrorCodes.NOT_FOUND);
       });
