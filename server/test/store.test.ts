@@ -237,6 +237,16 @@ for (const backend of BACKENDS) {
         expect((await store.listAgents({ group: 'g1', includeRevoked: true })).map((a) => a.id)).to.deep.equal(['a1', 'a2']);
       });
 
+      it('stores many applied versions and signs of life at once', async () => {
+        const { store } = h();
+        await store.setAgentsApplied([{ id: 'a1', version: 7 }]);
+        await store.setAgentsApplied([]);
+        await store.touchAgents(['a1', 'a2', 'nope'], at(77));
+        await store.touchAgents([], at(78));
+        expect(await store.getAgent('a1')).to.deep.include({ appliedVersion: 7, lastSeenAt: at(77) });
+        expect((await store.getAgent('a2'))?.lastSeenAt).to.equal(at(77));
+      });
+
       it('refuses a duplicate agent, an unknown group, and a move to an unknown group', async () => {
         const { store } = h();
         const agent = { id: 'a1', secretHash: 's', group: 'g1', hostname: 'h', machineId: 'm', os: 'linux', agentVersion: '0.1.0', enrolledAt: at(0) };

@@ -211,6 +211,22 @@ export class FleetRepo {
   async touchAgent(id: string, at: string): Promise<void> {
     await this.ctx.db.updateTable('agents').set({ last_seen_at: at }).where('id', '=', id).execute();
   }
+
+  /** Many `applied` reports in one transaction (a policy push to thousands of agents). */
+  async setAgentsApplied(updates: ReadonlyArray<{ id: string; version: number }>): Promise<void> {
+    if (updates.length === 0) return;
+    await this.ctx.db.transaction().execute(async (trx) => {
+      for (const u of updates) await trx.updateTable('agents').set({ applied_version: u.version }).where('id', '=', u.id).execute();
+    });
+  }
+
+  /** One sign-of-life write for many agents (the hub's ping tick). */
+  async touchAgents(ids: readonly string[], at: string): Promise<void> {
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      await this.ctx.db.updateTable('agents').set({ last_seen_at: at }).where('id', 'in', chunk).execute();
+    }
+  }
 }
 
 function toGroup(row: Selectable<GroupsTable>): GroupRecord {

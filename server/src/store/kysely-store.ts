@@ -153,6 +153,14 @@ export class KyselyStore implements Store {
     return this.#fleet.touchAgent(id, utc(at, 'at'));
   }
 
+  async setAgentsApplied(updates: ReadonlyArray<{ id: string; version: number }>): Promise<void> {
+    return this.#fleet.setAgentsApplied(updates);
+  }
+
+  async touchAgents(ids: readonly string[], at: string): Promise<void> {
+    return this.#fleet.touchAgents(ids, utc(at, 'at'));
+  }
+
   async ingestEvents(agentId: string | null, group: string | null, events: readonly NewEvent[], receivedAt: string): Promise<IngestResult> {
     const normalized = events.map((e) => ({ ...e, occurredAt: utc(e.occurredAt, 'occurredAt') }));
     return this.#events.ingest(agentId, group, normalized, utc(receivedAt, 'receivedAt'));

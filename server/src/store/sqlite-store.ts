@@ -35,8 +35,34 @@ export async function openSqliteStore(file: string): Promise<Store> {
     sqlite.close();
     throw err;
   }
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: cachingStatements(sqlite) }) });
   return new KyselyStore(db, sqliteFlavor);
+}
+
+const STATEMENT_CACHE_SIZE = 512;
+
+/**
+ * better-sqlite3 with prepared statements reused by SQL text. Kysely prepares every query anew,
+ * which cost a fifth of the ingest time in the benchmark. Statements run one at a time on this
+ * single connection, so reuse is safe; the cache is bounded (IN lists make many texts).
+ */
+function cachingStatements(sqlite: BetterSqlite3.Database): SqliteDialectConfig['database'] {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => {
+      cache.clear();
+      sqlite.close();
+    },
+    prepare: (sql: string) => {
+      let stmt = cache.get(sql);
+      if (!stmt) {
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+        stmt = sqlite.prepare(sql);
+        cache.set(sql, stmt);
+      }
+      return stmt;
+    },
+  } as unknown as SqliteDialectConfig['database'];
 }
 
 async function exists(path: string): Promise<boolean> {

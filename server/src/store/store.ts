@@ -188,6 +188,10 @@ export interface Store {
   revokeAgent(id: string, at: string): Promise<boolean>;
   setAgentApplied(id: string, version: number): Promise<void>;
   touchAgent(id: string, at: string): Promise<void>;
+  /** Many agents' applied versions in one transaction. */
+  setAgentsApplied(updates: ReadonlyArray<{ id: string; version: number }>): Promise<void>;
+  /** One last-seen time for many agents in as few writes as possible. */
+  touchAgents(ids: readonly string[], at: string): Promise<void>;
 
   /**
    * Stores a batch in one transaction, idempotently on (agent, seq), extending the event hash
