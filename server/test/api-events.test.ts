@@ -119,9 +119,12 @@ describe('REST API events', () => {
       ['?q=%22fast%22', (e) => deviceName(e) === TRICKY_NAME],
       ['?group=ga&type=device.allowed&severity=low', (e) => e.group === 'ga' && e.type === 'device.allowed' && e.severity === 'low'],
     ];
+    // A time window lists events in the order they happened (newest first, then by id).
+    const byOccurrence = (a: EventRecord, b: EventRecord) => (a.occurredAt === b.occurredAt ? b.id - a.id : a.occurredAt < b.occurredAt ? 1 : -1);
     for (const [query, keep] of cases) {
       it(`GET /events${query || ' (no filter)'}`, async () => {
-        const expected = idsOf(all.filter(keep));
+        const window = /[?&](since|until)=/.test(query);
+        const expected = idsOf(window ? all.filter(keep).sort(byOccurrence) : all.filter(keep));
         expect(idsOf((await list(query)).events)).to.deep.equal(expected);
       });
     }
@@ -152,7 +155,7 @@ describe('REST API events', () => {
   });
 
   describe('pagination', () => {
-    for (const [limit, filter] of [[3, ''], [5, ''], [1, '&group=gb'], [4, '&type=device.blocked']] as const) {
+    for (const [limit, filter] of [[3, ''], [5, ''], [1, '&group=gb'], [4, '&type=device.blocked'], [2, `&since=${at(0)}`], [3, `&since=${at(2)}&until=${at(9)}`]] as const) {
       it(`walks every event once with limit=${limit}${filter}: no duplicates, no gaps, then nextCursor null`, async () => {
         const seen: number[] = [];
         let cursor: string | null = null;
@@ -162,13 +165,20 @@ describe('REST API events', () => {
           seen.push(...idsOf(body.events));
           cursor = body.nextCursor;
           if (cursor === null) break;
-          expect(cursor).to.equal(String(body.events.at(-1)?.id));
+          const last = body.events.at(-1) as EventRecord;
+          // A time window's cursor carries when the last event happened as well as its id.
+          expect(cursor).to.equal(filter.includes('since') ? `t${Date.parse(last.occurredAt)}.${last.id}` : String(last.id));
         }
         expect(cursor).to.equal(null);
         const expected = idsOf((await list(`?limit=100${filter}`)).events);
         expect(seen).to.deep.equal(expected);
       });
     }
+  });
+
+  it('refuses a cursor made for other filters', async () => {
+    expectError(await api().call('GET', `/api/v1/events?since=${at(0)}&cursor=5`, { token: viewer }), 400);
+    expectError(await api().call('GET', '/api/v1/events?cursor=t1764064800000.5', { token: viewer }), 400);
   });
 
   describe('one event and triage', () => {

@@ -7,7 +7,7 @@ import { CanonicalRecordShape } from './canonical-record.js';
 import { chainHash, lockChainHead, moveChainHead, readChainHead, verifyChain } from './hash-chain.js';
 import { changedRows, chunks, parseJsonObject, ROWS_PER_INSERT, type StoreContext } from './repo-support.js';
 
-type EventFilter = Omit<EventQuery, 'limit' | 'beforeId'>;
+type EventFilter = Omit<EventQuery, 'limit' | 'beforeId' | 'before' | 'orderBy'>;
 type EventRow = Selectable<EventsTable>;
 
 /** The hash-chained event log: ingest, search, triage, export and verification. */
@@ -53,16 +53,30 @@ export class EventsRepo {
     });
   }
 
-  /** Newest first; `beforeId` continues from the last page's smallest id. */
+  /** Newest first; `beforeId` (or `before`, in occurredAt order) continues from the last page. */
   async query(q: EventQuery): Promise<EventRecord[]> {
-    const rows = await this.ctx.db
-      .selectFrom('events')
-      .selectAll()
-      .where((eb) => this.conditions(eb, q))
-      .$if(q.beforeId !== undefined, (qb) => qb.where('id', '<', q.beforeId ?? 0))
-      .orderBy('id', 'desc')
-      .limit(q.limit)
-      .execute();
+    const base = this.ctx.db.selectFrom('events').selectAll().where((eb) => this.conditions(eb, q));
+    const before = q.before;
+    const rows =
+      q.orderBy === 'occurredAt'
+        ? await base
+            .$if(before !== undefined, (qb) =>
+              qb.where((eb) =>
+                eb.or([
+                  eb('occurred_at', '<', before?.occurredAt ?? ''),
+                  eb.and([eb('occurred_at', '=', before?.occurredAt ?? ''), eb('id', '<', before?.id ?? 0)]),
+                ]),
+              ),
+            )
+            .orderBy('occurred_at', 'desc')
+            .orderBy('id', 'desc')
+            .limit(q.limit)
+            .execute()
+        : await base
+            .$if(q.beforeId !== undefined, (qb) => qb.where('id', '<', q.beforeId ?? 0))
+            .orderBy('id', 'desc')
+            .limit(q.limit)
+            .execute();
     return rows.map(toEvent);
   }
 

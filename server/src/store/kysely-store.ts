@@ -166,7 +166,8 @@ export class KyselyStore implements Store {
     return this.#events.ingest(agentId, group, normalized, utc(receivedAt, 'receivedAt'));
   }
   async queryEvents(q: EventQuery): Promise<EventRecord[]> {
-    return this.#events.query(withUtcRange(q));
+    const before = q.before && { occurredAt: utc(q.before.occurredAt, 'before.occurredAt'), id: q.before.id };
+    return this.#events.query(withUtcRange({ ...q, before }));
   }
   async getEvent(id: number): Promise<EventRecord | undefined> {
     return this.#events.get(id);
@@ -174,7 +175,7 @@ export class KyselyStore implements Store {
   async triageEvent(id: number, status: TriageStatus, comment: string | null): Promise<boolean> {
     return this.#events.triage(id, status, comment);
   }
-  async *iterateEvents(q: Omit<EventQuery, 'limit' | 'beforeId'>, pageSize?: number): AsyncIterable<EventRecord> {
+  async *iterateEvents(q: Omit<EventQuery, 'limit' | 'beforeId' | 'before' | 'orderBy'>, pageSize?: number): AsyncIterable<EventRecord> {
     yield* this.#events.iterate(withUtcRange(q), pageSize);
   }
   async verifyEventChain(): Promise<ChainCheck> {

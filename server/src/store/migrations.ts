@@ -9,6 +9,10 @@ import { GENESIS_HASH } from './hash-chain.js';
 function migrations(flavor: SqlFlavor): Record<string, Migration> {
   return {
     '001_initial': { up: (db) => createInitialSchema(db, flavor) },
+    // Time-window queries page by (occurred_at, id); SQLite's index already ends in the rowid.
+    '002_events_occurred_id': {
+      up: (db) => db.schema.createIndex('events_occurred_at_id').on('events').columns(['occurred_at', 'id']).execute(),
+    },
   };
 }
 

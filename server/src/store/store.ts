@@ -122,8 +122,15 @@ export interface EventQuery {
   /** Substring search in the event's data (case-insensitive). */
   readonly q?: string;
   readonly limit: number;
-  /** Keyset cursor: return events with id < beforeId (newest first). */
+  /**
+   * Newest first by arrival (`id`, the default), or by when events happened (`occurredAt`, what a
+   * time window wants: it then reads the occurred_at index instead of sorting the window).
+   */
+  readonly orderBy?: 'id' | 'occurredAt';
+  /** Keyset cursor for `id` order: return events with id < beforeId. */
   readonly beforeId?: number;
+  /** Keyset cursor for `occurredAt` order: events before this (occurredAt, id) pair. */
+  readonly before?: { readonly occurredAt: string; readonly id: number };
 }
 
 export interface AuditEntry {
@@ -203,7 +210,7 @@ export interface Store {
   /** Triage lives beside the chained record (status and comment are not part of the hash). */
   triageEvent(id: number, status: TriageStatus, comment: string | null): Promise<boolean>;
   /** Every event oldest first, in pages, for export and verification without loading all. */
-  iterateEvents(q: Omit<EventQuery, 'limit' | 'beforeId'>, pageSize?: number): AsyncIterable<EventRecord>;
+  iterateEvents(q: Omit<EventQuery, 'limit' | 'beforeId' | 'before' | 'orderBy'>, pageSize?: number): AsyncIterable<EventRecord>;
   verifyEventChain(): Promise<ChainCheck>;
 
   appendAudit(entry: AuditEntry, at: string): Promise<AuditRecord>;

@@ -33,7 +33,7 @@ interface Filters {
   q?: string;
 }
 
-function toQuery(f: Filters): Omit<EventQuery, 'limit' | 'beforeId'> {
+function toQuery(f: Filters): Omit<EventQuery, 'limit' | 'beforeId' | 'before' | 'orderBy'> {
   const iso = (s: string | undefined, name: string) => {
     if (s === undefined) return undefined;
     // Strict: 2026-02-30 is refused, not rolled over to March.
@@ -63,16 +63,21 @@ export function eventRoutes(deps: ServerDeps) {
           querystring: {
             type: 'object',
             additionalProperties: false,
-            properties: { ...filterProperties, limit: { type: 'string', pattern: '^[0-9]{1,4}$' }, cursor: { type: 'string', pattern: '^[0-9]{1,18}$' } },
+            properties: { ...filterProperties, limit: { type: 'string', pattern: '^[0-9]{1,4}$' }, cursor: { type: 'string', pattern: CURSOR_PATTERN } },
           },
         },
       },
       async (request) => {
         const limit = Math.min(Math.max(Number(request.query.limit ?? 50), 1), 1000);
-        const beforeId = request.query.cursor ? Number(request.query.cursor) : undefined;
-        const events = await deps.store.queryEvents({ ...toQuery(request.query), limit, beforeId });
+        const filters = toQuery(request.query);
+        // A time window pages in the order events happened (the occurred_at index serves it);
+        // otherwise in arrival order. The cursor says which: "<id>" or "t<ms>.<id>".
+        const byTime = filters.since !== undefined || filters.until !== undefined;
+        const cursor = parseCursor(request.query.cursor, byTime);
+        const events = await deps.store.queryEvents({ ...filters, limit, orderBy: byTime ? 'occurredAt' : 'id', ...cursor });
         const last = events.at(-1);
-        return { events, nextCursor: events.length === limit && last ? String(last.id) : null };
+        const next = last === undefined || events.length < limit ? null : byTime ? `t${Date.parse(last.occurredAt)}.${last.id}` : String(last.id);
+        return { events, nextCursor: next };
       },
     );
 
@@ -132,6 +137,16 @@ export function eventRoutes(deps: ServerDeps) {
       },
     );
   };
+}
+
+const CURSOR_PATTERN = '^([0-9]{1,18}|t[0-9]{1,15}\\.[0-9]{1,18})$';
+
+function parseCursor(cursor: string | undefined, byTime: boolean): Pick<EventQuery, 'beforeId' | 'before'> {
+  if (cursor === undefined) return {};
+  const m = /^t([0-9]+)\.([0-9]+)$/.exec(cursor);
+  if (byTime !== (m !== null)) throw badRequest('this cursor belongs to a query with other filters; start again without it');
+  if (m) return { before: { occurredAt: new Date(Number(m[1])).toISOString(), id: Number(m[2]) } };
+  return { beforeId: Number(cursor) };
 }
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[0-9]{1,18}$' } } } as const;
