@@ -1075,7 +1075,8 @@ async function benchQuery() {
     for (const [name, filters] of cases) {
       const qs = new URLSearchParams({ ...filters, limit: '50' }).toString();
       const path = `/api/v1/events?${qs}`;
-      const storeQuery = { type: filters.type, severity: filters.severity, agentId: filters.agent, group: filters.group, since: filters.since, until: filters.until, q: filters.q, limit: 50 };
+      const byTime = filters.since !== undefined || filters.until !== undefined;
+      const storeQuery = { type: filters.type, severity: filters.severity, agentId: filters.agent, group: filters.group, since: filters.since, until: filters.until, q: filters.q, limit: 50, orderBy: byTime ? "occurredAt" : "id" };
       const viaHttps = async () => {
         const r = await srv.http('GET', path, undefined, token);
         if (r.status !== 200) throw new Error(`${path}: HTTP ${r.status}`);

@@ -55,7 +55,7 @@ export class EventsRepo {
 
   /** Newest first; `beforeId` (or `before`, in occurredAt order) continues from the last page. */
   async query(q: EventQuery): Promise<EventRecord[]> {
-    const base = this.ctx.db.selectFrom('events').selectAll().where((eb) => this.conditions(eb, q));
+    const base = this.ctx.db.selectFrom('events').selectAll().where((eb) => this.conditions(eb, q, q.orderBy === 'occurredAt'));
     const before = q.before;
     const rows =
       q.orderBy === 'occurredAt'
@@ -136,13 +136,15 @@ export class EventsRepo {
    * since is inclusive and until exclusive, both on occurred_at; q searches the data's JSON
    * text, so the needle is JSON-escaped the same way (a quote or backslash matches itself).
    */
-  private conditions(eb: ExpressionBuilder<Database, 'events'>, q: EventFilter): Expression<SqlBool> {
+  private conditions(eb: ExpressionBuilder<Database, 'events'>, q: EventFilter, byTime = false): Expression<SqlBool> {
     const all: Expression<SqlBool>[] = [];
-    if (q.type !== undefined) all.push(eb('type', '=', q.type));
-    if (q.severity !== undefined) all.push(eb('severity', '=', q.severity));
-    if (q.agentId !== undefined) all.push(eb('agent_id', '=', q.agentId));
-    if (q.group !== undefined) all.push(eb('group', '=', q.group));
-    if (q.status !== undefined) all.push(eb('status', '=', q.status));
+    // In occurred_at order, equality filters must not steer the planner off the time index.
+    const col = (c: 'type' | 'severity' | 'agent_id' | 'group' | 'status') => (byTime ? this.ctx.flavor.withoutIndex(c) : eb.ref(c));
+    if (q.type !== undefined) all.push(eb(col('type'), '=', q.type));
+    if (q.severity !== undefined) all.push(eb(col('severity'), '=', q.severity));
+    if (q.agentId !== undefined) all.push(eb(col('agent_id'), '=', q.agentId));
+    if (q.group !== undefined) all.push(eb(col('group'), '=', q.group));
+    if (q.status !== undefined) all.push(eb(col('status'), '=', q.status));
     if (q.since !== undefined) all.push(eb('occurred_at', '>=', q.since));
     if (q.until !== undefined) all.push(eb('occurred_at', '<', q.until));
     if (q.q !== undefined && q.q !== '') all.push(this.ctx.flavor.containsIgnoringCase(eb.ref('data'), JSON.stringify(q.q).slice(1, -1)));

@@ -21,6 +21,12 @@ export interface SqlFlavor {
   forUpdate<QB extends { forUpdate(): QB }>(qb: QB): QB;
   /** `text` contains `needle` ignoring (at least ASCII) case; `%`, `_` and `\` are literal. */
   containsIgnoringCase(text: Expression<string | null>, needle: string): Expression<SqlBool>;
+  /**
+   * A column reference the planner must not pick an index for. A time-window page is read in
+   * occurred_at order; SQLite's planner would otherwise search by a filter's index (200,000 rows of
+   * one group) and sort them, 80 ms, instead of walking the time index, under 2 ms.
+   */
+  withoutIndex(column: string): Expression<unknown>;
   /** Which integrity constraint a driver error reports, if any. */
   violatedConstraint(err: unknown): 'unique' | 'foreign-key' | 'check' | undefined;
 }
@@ -41,6 +47,8 @@ export const sqliteFlavor: SqlFlavor = {
   forUpdate: (qb) => qb,
   // SQLite's LIKE already ignores ASCII case.
   containsIgnoringCase: (text, needle) => sql<SqlBool>`${text} like ${likeContains(needle)} escape '\\'`,
+  // SQLite's documented way: a unary + makes the term unusable for an index.
+  withoutIndex: (column) => sql`+${sql.ref(column)}`,
   violatedConstraint(err) {
     switch (errorCode(err)) {
       case 'SQLITE_CONSTRAINT_PRIMARYKEY':
@@ -61,6 +69,8 @@ export const postgresFlavor: SqlFlavor = {
   idType: 'bigint',
   forUpdate: (qb) => qb.forUpdate(),
   containsIgnoringCase: (text, needle) => sql<SqlBool>`${text} ilike ${likeContains(needle)} escape '\\'`,
+  // PostgreSQL has no such trick and needs none: its planner weighs the (occurred_at, id) index.
+  withoutIndex: (column) => sql.ref(column),
   violatedConstraint(err) {
     switch (errorCode(err)) {
       case '23505':
