@@ -1,0 +1,197 @@
+import { lstat, readdir, readFile, realpath } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Device } from '@portcullis/shared';
+import type { UsbDeviceState } from '../device-source.js';
+import { compareUsbNames, isDeviceName, isInterfaceName, isRootHubName } from './sysfs-names.js';
+import { DescriptorError, parseUsbDescriptors, type ParsedUsbDescriptors } from './usb-descriptor-parser.js';
+import { usbGuardDeviceHash, usbGuardPathHash } from './usbguard-hash.js';
+
+/**
+ * Reads USB devices from a sysfs tree (`/sys`, or a fake one in tests): the names under
+ * `bus/usb/devices`, and for each device the attributes USBGuard reads, with its semantics
+ * (USBGuard 1.x `UEventDevice` constructor and `SysFSDevice::readAttribute`):
+ *
+ * - `name` is the `product` string, `serial` the `serial` string, both "" when absent;
+ * - `with-interface` comes from the raw `descriptors` file, never from interface folders: those
+ *   exist only once the device is authorized and show only the active alternate setting, so the
+ *   same device would match differently before and after being allowed;
+ * - `with-connect-type` is `port/connect_type` as the kernel prints it (`hotplug`, `hardwired`,
+ *   `not used`, `unknown`), "" when there is no port (root hubs); `removable` is not used;
+ * - `parent-hash` is the parent device's hash, or for a root hub the hash of its parent's devpath.
+ */
+export class SysfsDeviceReader {
+  private rootReal: Promise<string> | undefined;
+
+  constructor(readonly sysfsRoot: string) {}
+
+  /**
+   * Device names (no interfaces) under `bus/usb/devices`, parents before children. A machine
+   * without a USB bus has none; a sysfs root that does not exist is an error, not an empty bus.
+   */
+  async list(): Promise<string[]> {
+    let entries: string[];
+    try {
+      entries = await readdir(join(this.sysfsRoot, 'bus', 'usb', 'devices'));
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+      await lstat(this.sysfsRoot);
+      return [];
+    }
+    return entries.filter(isDeviceName).sort(compareUsbNames);
+  }
+
+  /**
+   * One device, or null when it is not there (unplugged while being read). `cache` shares
+   * parents between devices of one scan.
+   */
+  async read(name: string, cache: Map<string, Promise<UsbDeviceState | null>> = new Map()): Promise<UsbDeviceState | null> {
+    if (!isDeviceName(name)) throw new RangeError(`not a USB device name: ${JSON.stringify(name)}`);
+    let pending = cache.get(name);
+    if (pending === undefined) {
+      // A device that cannot be read is still reported, with its problem, so it is decided
+      // (fail closed) rather than silently left out of the picture.
+      pending = this.readUncached(name, cache).catch((err: unknown) =>
+        this.partial(name, '', `cannot be read: ${err instanceof Error ? err.message : String(err)}`),
+      );
+      cache.set(name, pending);
+    }
+    return pending;
+  }
+
+  private async readUncached(name: string, cache: Map<string, Promise<UsbDeviceState | null>>): Promise<UsbDeviceState | null> {
+    const link = join(this.sysfsRoot, 'bus', 'usb', 'devices', name);
+    let real: string;
+    try {
+      real = await realpath(link);
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+    const rootReal = await (this.rootReal ??= realpath(this.sysfsRoot));
+    if (!real.startsWith(rootReal + '/')) return null;
+    const devpath = real.slice(rootReal.length);
+    const attr = (file: string): Promise<Buffer | undefined> => readAttribute(join(real, file), true);
+
+    const [vendor, product, serial, productName, manufacturer, deviceClass, authorized, busnum, devnum, connectType] =
+      await Promise.all(
+        ['idVendor', 'idProduct', 'serial', 'product', 'manufacturer', 'bDeviceClass', 'authorized', 'busnum', 'devnum', 'port/connect_type'].map(attr),
+      );
+    if (vendor === undefined || product === undefined) {
+      if (!(await exists(real))) return null;
+      return this.partial(name, devpath, 'idVendor/idProduct cannot be read');
+    }
+    const vid = vendor.toString('latin1').toLowerCase();
+    const pid = product.toString('latin1').toLowerCase();
+    if (!/^[0-9a-f]{4}$/.test(vid) || !/^[0-9a-f]{4}$/.test(pid)) {
+      return this.partial(name, devpath, `idVendor/idProduct are not 4 hex digits: ${JSON.stringify(`${vid}:${pid}`)}`);
+    }
+
+    let problem: string | undefined;
+    let parsed: ParsedUsbDescriptors | undefined;
+    let hash: string | undefined;
+    const raw = await readAttribute(join(real, 'descriptors'), false);
+    if (raw === undefined) {
+      problem = 'no descriptors file';
+    } else {
+      try {
+        parsed = parseUsbDescriptors(raw);
+        hash = usbGuardDeviceHash({ name: productName ?? '', vendorId: vendor, productId: product, serial: serial ?? '' }, raw, parsed);
+      } catch (err) {
+        if (!(err instanceof DescriptorError)) throw err;
+        problem = err.message;
+      }
+    }
+
+    const parentDir = dirname(real);
+    const parentName = basename(parentDir);
+    let parentHash: string | undefined;
+    if (isDeviceName(parentName)) {
+      parentHash = (await this.read(parentName, cache))?.device.hash;
+    } else {
+      parentHash = usbGuardPathHash(parentDir.slice(rootReal.length));
+    }
+
+    const device: Device = {
+      id: `${vid}:${pid}`,
+      name: text(productName),
+      serial: text(serial),
+      ...(hash !== undefined ? { hash } : {}),
+      ...(parentHash !== undefined ? { parentHash } : {}),
+      viaPort: name,
+      interfaces: parsed?.interfaceTypes ?? [],
+      connectType: text(connectType),
+    };
+    const entries = await readdir(real).catch((err: unknown) => (isMissing(err) ? [] : Promise.reject(err)));
+    return {
+      name,
+      device,
+      authorized: authorized?.toString('latin1') === '1',
+      rootHub: isRootHubName(name),
+      busnum: toInt(busnum),
+      devnum: toInt(devnum),
+      interfaceNames: entries.filter(isInterfaceName).sort(),
+      devpath,
+      deviceClass: (deviceClass?.toString('latin1') ?? '').toLowerCase(),
+      manufacturer: text(manufacturer),
+      ...(problem !== undefined ? { problem } : {}),
+    };
+  }
+
+  private partial(name: string, devpath: string, problem: string): UsbDeviceState {
+    return {
+      name,
+      device: { id: '0000:0000', viaPort: name, interfaces: [] },
+      authorized: false,
+      rootHub: isRootHubName(name),
+      busnum: 0,
+      devnum: 0,
+      interfaceNames: [],
+      devpath,
+      deviceClass: '',
+      manufacturer: '',
+      problem,
+    };
+  }
+}
+
+/**
+ * An attribute's bytes, text ones with USBGuard's trimming (trailing NUL, newline, CR, tab,
+ * backspace), or undefined when the file does not exist.
+ */
+async function readAttribute(file: string, trim: boolean): Promise<Buffer | undefined> {
+  let data: Buffer;
+  try {
+    data = await readFile(file);
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+  if (!trim) return data;
+  let end = data.length;
+  while (end > 0 && [0, 0x0a, 0x0d, 0x09, 0x08].includes(data[end - 1] ?? -1)) end--;
+  return data.subarray(0, end);
+}
+
+function text(bytes: Buffer | undefined): string {
+  return bytes === undefined ? '' : bytes.toString('utf8');
+}
+
+function toInt(bytes: Buffer | undefined): number {
+  const n = Number.parseInt(bytes?.toString('latin1') ?? '', 10);
+  return Number.isFinite(n) ? n : 0;
+}
+
+function isMissing(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (err) {
+    if (isMissing(err)) return false;
+    throw err;
+  }
+}
