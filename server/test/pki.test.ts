@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import '../src/pki/reflect-metadata-shim.js';
+import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { ensureServerIdentity, PkiError, PKI_FILES, type ServerIdentity } from '../src/pki/index.js';
 
