@@ -60,6 +60,18 @@ for (const backend of BACKENDS) {
         expect(await seqsOf(store, 'a2')).to.deep.equal([1, 2, 4, 6, 3, 5, 8, 9, 7]);
       });
 
+      it("steps the ack over seqs the agent's spool reported lost (events.dropped)", async () => {
+        const { store } = h();
+        await store.createAgent({ id: 'a4', secretHash: 's', group: 'g1', hostname: 'h4', machineId: 'm4', os: 'linux', agentVersion: '0.1.0', enrolledAt: at(0) });
+        const dropped = (seq: number, fromSeq: number, toSeq: number) => ({ ...event(seq), type: 'events.dropped', data: { count: toSeq - fromSeq + 1, fromSeq, toSeq, reason: 'spool full' } });
+        expect((await store.ingestEvents('a4', 'g1', [event(1), event(2)], at(130))).ackedSeq).to.equal(2);
+        // 3..5 were dropped by a full spool; the report (seq 6) and 7 arrive.
+        expect((await store.ingestEvents('a4', 'g1', [dropped(6, 3, 5), event(7)], at(131))).ackedSeq).to.equal(7);
+        // A report whose range reaches past its own seq is not trusted: 9..20 are still to come.
+        expect((await store.ingestEvents('a4', 'g1', [dropped(10, 9, 20)], at(132))).ackedSeq).to.equal(7);
+        expect((await store.ingestEvents('a4', 'g1', [event(8)], at(133))).ackedSeq).to.equal(8);
+      });
+
       it('walks the ack over more stored seqs than one page of the walk', async () => {
         const { store } = h();
         await store.createAgent({ id: 'a3', secretHash: 's', group: 'g1', hostname: 'h3', machineId: 'm3', os: 'linux', agentVersion: '0.1.0', enrolledAt: at(0) });

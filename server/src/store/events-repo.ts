@@ -199,7 +199,18 @@ const ACK_WALK_PAGE = 1000;
 async function advanceAck(trx: Transaction<Database>, agentId: string, fresh: readonly NewEvent[]): Promise<number> {
   const row = await trx.selectFrom('agent_seq').select('acked_seq').where('agent_id', '=', agentId).executeTakeFirst();
   const before = Number(row?.acked_seq ?? 0);
-  if (!fresh.some((e) => e.seq === before + 1)) return before;
+  const next = before + 1;
+  const reportsGap = droppedRanges(fresh).some(([from, to]) => from <= next && to >= next);
+  if (!fresh.some((e) => e.seq === next) && !reportsGap) return before;
+  // The agent's own loss reports not yet passed by the ack (rare: a spool that overflowed).
+  const reports = await trx
+    .selectFrom('events')
+    .select(['seq', 'type', 'data'])
+    .where('agent_id', '=', agentId)
+    .where('type', '=', DROPPED_TYPE)
+    .where('seq', '>', before)
+    .execute();
+  const skips = droppedRanges(reports.map((r) => ({ seq: r.seq === null ? null : Number(r.seq), type: r.type, data: parseJsonObject(r.data) })));
   let acked = before;
   for (;;) {
     const page = await trx
@@ -215,7 +226,11 @@ async function advanceAck(trx: Transaction<Database>, agentId: string, fresh: re
       acked += 1;
       contiguous += 1;
     }
-    if (contiguous < ACK_WALK_PAGE) break;
+    if (contiguous === ACK_WALK_PAGE) continue;
+    // A range the agent reported lost will never arrive: the ack steps over it.
+    const skip = skips.find(([from, to]) => from <= acked + 1 && to >= acked + 1);
+    if (skip === undefined) break;
+    acked = skip[1];
   }
   await trx
     .insertInto('agent_seq')
@@ -223,6 +238,27 @@ async function advanceAck(trx: Transaction<Database>, agentId: string, fresh: re
     .onConflict((oc) => oc.column('agent_id').doUpdateSet({ acked_seq: acked }))
     .execute();
   return acked;
+}
+
+/** The type an agent's spool reports lost events with: `{count, fromSeq, toSeq, reason}`. */
+const DROPPED_TYPE = 'events.dropped';
+
+/**
+ * The seq ranges `events.dropped` reports declare lost. Only ranges before the report's own seq
+ * count (a spool reports a loss after it), so no report can make the ack leap past events still
+ * to come.
+ */
+function droppedRanges(events: ReadonlyArray<Pick<NewEvent, 'seq' | 'type' | 'data'>>): Array<[number, number]> {
+  const ranges: Array<[number, number]> = [];
+  for (const e of events) {
+    if (e.type !== DROPPED_TYPE || e.seq === null) continue;
+    const { fromSeq, toSeq } = e.data as { fromSeq?: unknown; toSeq?: unknown };
+    if (!Number.isSafeInteger(fromSeq) || !Number.isSafeInteger(toSeq)) continue;
+    const from = fromSeq as number;
+    const to = toSeq as number;
+    if (from >= 1 && from <= to && to < e.seq) ranges.push([from, to]);
+  }
+  return ranges;
 }
 
 function toEvent(row: EventRow): EventRecord {
