@@ -1,3 +1,4 @@
+import { ErrorCodes } from '@portcullis/shared';
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -58,9 +59,9 @@ export interface ConfigProblem {
   readonly message: string;
 }
 
-/** Code `PORTCULLIS_ERR_CONFIG` (to join shared/src/errors.ts). The message has one line per problem. */
+/** Code ErrorCodes.CONFIG. The message has one line per problem. */
 export class ConfigError extends Error {
-  readonly code = 'PORTCULLIS_ERR_CONFIG';
+  readonly code = ErrorCodes.CONFIG;
 
   constructor(readonly problems: readonly ConfigProblem[]) {
     super(problems.map((p) => p.message).join('\n'));

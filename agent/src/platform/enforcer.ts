@@ -1,3 +1,4 @@
+import { ErrorCodes } from '@portcullis/shared';
 /**
  * What the agent does to devices. Every method writes, then reads the value back, and throws an
  * `EnforcementError` when the operating system did not take it: an enforcer fails closed and says
@@ -18,7 +19,7 @@ export interface Enforcer {
   interfaceDefault(name: string, authorized: boolean): Promise<void>;
 }
 
-export const ENFORCEMENT_ERROR_CODE = 'PORTCULLIS_ERR_ENFORCEMENT';
+export const ENFORCEMENT_ERROR_CODE = ErrorCodes.ENFORCEMENT;
 
 /**
  * - `refused`: the write itself failed (the kernel said no, or the attribute is not writable);

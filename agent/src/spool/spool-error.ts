@@ -1,15 +1,16 @@
+import { ErrorCodes } from '@portcullis/shared';
 /** Errors a Spool reports to its caller; each carries a stable code (STYLE.md §9). */
 export const SpoolErrorCodes = {
   /** An appended event the server would refuse (bad type, severity, timestamp, oversized data…). */
-  EVENT_INVALID: 'PORTCULLIS_ERR_SPOOL_EVENT_INVALID',
+  EVENT_INVALID: ErrorCodes.SPOOL_EVENT_INVALID,
   /** A call outside the contract (negative ack, zero limit…). */
-  ARGUMENT_INVALID: 'PORTCULLIS_ERR_SPOOL_ARGUMENT_INVALID',
+  ARGUMENT_INVALID: ErrorCodes.SPOOL_ARGUMENT_INVALID,
   /** A write or fsync failed: the events of that call are not durable. */
-  IO: 'PORTCULLIS_ERR_SPOOL_IO',
+  IO: ErrorCodes.SPOOL_IO,
   /** Another live process has the spool open. */
-  LOCKED: 'PORTCULLIS_ERR_SPOOL_LOCKED',
+  LOCKED: ErrorCodes.SPOOL_LOCKED,
   /** close() was called. */
-  CLOSED: 'PORTCULLIS_ERR_SPOOL_CLOSED',
+  CLOSED: ErrorCodes.SPOOL_CLOSED,
 } as const;
 
 export type SpoolErrorCode = (typeof SpoolErrorCodes)[keyof typeof SpoolErrorCodes];

@@ -1,3 +1,4 @@
+import { ErrorCodes } from '@portcullis/shared';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { hashSecret } from '../auth/secrets.js';
 import type { Role } from '../store/store.js';
@@ -59,7 +60,7 @@ export async function buildApi(deps: ServerDeps, tls?: { key: string; cert: stri
         .status(err.statusCode ?? 400)
         .header('Cache-Control', 'no-store')
         .header('X-Content-Type-Options', 'nosniff')
-        .send({ error: { code: 'PORTCULLIS_ERR_BAD_REQUEST', message: err.message } });
+        .send({ error: { code: ErrorCodes.BAD_REQUEST, message: err.message } });
     },
   });
   const openApi = new OpenApiCollector();
@@ -103,18 +104,18 @@ export async function buildApi(deps: ServerDeps, tls?: { key: string; cert: stri
       return reply.status(err.status).send({ error: { code: err.code, message: err.message, details: err.details } });
     }
     if (err.validation) {
-      return reply.status(400).send({ error: { code: 'PORTCULLIS_ERR_BAD_REQUEST', message: `invalid request: ${err.message}` } });
+      return reply.status(400).send({ error: { code: ErrorCodes.BAD_REQUEST, message: `invalid request: ${err.message}` } });
     }
     if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       // Fastify's own client errors: bad JSON, body too large, wrong content type.
-      return reply.status(err.statusCode).send({ error: { code: 'PORTCULLIS_ERR_BAD_REQUEST', message: err.message } });
+      return reply.status(err.statusCode).send({ error: { code: ErrorCodes.BAD_REQUEST, message: err.message } });
     }
     deps.logger.error('request failed', { method: request.method, url: request.url, error: err.message, stack: err.stack });
-    return reply.status(500).send({ error: { code: 'PORTCULLIS_ERR_INTERNAL', message: 'internal error; see the server log' } });
+    return reply.status(500).send({ error: { code: ErrorCodes.INTERNAL, message: 'internal error; see the server log' } });
   });
 
   app.setNotFoundHandler((request, reply) => {
-    reply.status(404).send({ error: { code: 'PORTCULLIS_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` } });
+    reply.status(404).send({ error: { code: ErrorCodes.NOT_FOUND, message: `no route ${request.method} ${request.url.split('?')[0]}` } });
   });
 
   await app.register(sessionRoutes(deps), { prefix: '/api/v1' });

@@ -10,8 +10,7 @@ import {
   type CommandName,
   type MessageHandlers,
   type ServerMessage,
-  type SignedPolicy,
-} from '@portcullis/shared';
+  type SignedPolicy, ErrorCodes } from '@portcullis/shared';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { hashSecret, newId, sameHash } from '../auth/secrets.js';
 import type { Logger, PolicyPublisher } from '../api/deps.js';
@@ -177,12 +176,12 @@ export class AgentHub implements PolicyPublisher {
   private async receive(conn: Connection, data: RawData, isBinary: boolean): Promise<void> {
     let msg: AgentMessage;
     try {
-      if (isBinary) throw new PortcullisError('PORTCULLIS_ERR_PROTOCOL_INVALID', 'binary frames are not part of the protocol');
+      if (isBinary) throw new PortcullisError(ErrorCodes.PROTOCOL_INVALID, 'binary frames are not part of the protocol');
       msg = parseAgentMessage(rawText(data));
     } catch (err) {
       conn.invalid++;
       const message = err instanceof PortcullisError ? err.message : 'unreadable frame';
-      this.send(conn, { v: 1, type: 'error', body: { code: 'PORTCULLIS_ERR_PROTOCOL_INVALID', message } });
+      this.send(conn, { v: 1, type: 'error', body: { code: ErrorCodes.PROTOCOL_INVALID, message } });
       if (conn.invalid >= this.options.maxInvalidFrames) conn.ws.close(1008, 'too many invalid frames');
       return;
     }
@@ -190,7 +189,7 @@ export class AgentHub implements PolicyPublisher {
       await dispatch(this.handlers(conn), msg);
     } catch (err) {
       this.logger.error('agent message failed', { agentId: conn.agent.id, type: msg.type, error: (err as Error).message });
-      this.send(conn, { v: 1, type: 'error', body: { code: 'PORTCULLIS_ERR_INTERNAL', message: `could not handle ${msg.type}; it will be retried` } });
+      this.send(conn, { v: 1, type: 'error', body: { code: ErrorCodes.INTERNAL, message: `could not handle ${msg.type}; it will be retried` } });
     }
   }
 
@@ -232,7 +231,7 @@ export class AgentHub implements PolicyPublisher {
         const sent = this.pending.get(m.body.commandId);
         // Only answers to commands this server sent to this agent are recorded.
         if (!sent || sent.agentId !== agentId) {
-          this.send(conn, { v: 1, type: 'error', body: { code: 'PORTCULLIS_ERR_UNKNOWN_COMMAND', message: `no pending command ${m.body.commandId}` } });
+          this.send(conn, { v: 1, type: 'error', body: { code: ErrorCodes.UNKNOWN_COMMAND, message: `no pending command ${m.body.commandId}` } });
           return;
         }
         this.pending.delete(m.body.commandId);

@@ -1,3 +1,4 @@
+import { ErrorCodes } from '@portcullis/shared';
 import { isIP } from 'node:net';
 
 /** The names every server certificate carries, so local tools and a local console always work. */
@@ -47,7 +48,7 @@ function canonicalIp(ip: string, version: number): string {
 
 /** Thrown by hostnameSet for an entry that cannot go into a certificate. */
 export class InvalidHostnameError extends Error {
-  readonly code = 'PORTCULLIS_ERR_PKI';
+  readonly code = ErrorCodes.PKI;
   constructor(readonly problem: string) {
     super(`invalid hostname ${problem}`);
     this.name = 'InvalidHostnameError';

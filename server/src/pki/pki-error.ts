@@ -1,9 +1,10 @@
+import { ErrorCodes } from '@portcullis/shared';
 /**
  * Why the server refuses to start with its identity as it is on disk. The message says which file
- * and what to do; it never quotes a key. Code `PORTCULLIS_ERR_PKI` (to join shared/src/errors.ts).
+ * and what to do; it never quotes a key. Code ErrorCodes.PKI.
  */
 export class PkiError extends Error {
-  readonly code = 'PORTCULLIS_ERR_PKI';
+  readonly code = ErrorCodes.PKI;
 
   constructor(
     message: string,

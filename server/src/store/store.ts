@@ -1,3 +1,4 @@
+import { ErrorCodes } from '@portcullis/shared';
 /**
  * The server's storage port. One implementation (KyselyStore) serves SQLite (embedded default)
  * and PostgreSQL with the same schema, migrations and queries; the contract tests in
@@ -246,13 +247,13 @@ export interface UsbSeenRecord {
  */
 export const StoreErrorCodes = {
   /** A record with the same key already exists (user, group, token, agent, session). */
-  CONFLICT: 'PORTCULLIS_ERR_STORE_CONFLICT',
+  CONFLICT: ErrorCodes.STORE_CONFLICT,
   /** A record this one refers to does not exist (e.g. a policy version for an unknown group). */
-  NOT_FOUND: 'PORTCULLIS_ERR_STORE_NOT_FOUND',
+  NOT_FOUND: ErrorCodes.STORE_NOT_FOUND,
   /** The call breaks the port's contract (e.g. an agent event without a seq). */
-  INVALID: 'PORTCULLIS_ERR_STORE_INVALID',
+  INVALID: ErrorCodes.STORE_INVALID,
   /** The database URL names no supported back-end. */
-  DATABASE_URL: 'PORTCULLIS_ERR_DATABASE_URL',
+  DATABASE_URL: ErrorCodes.DATABASE_URL,
 } as const;
 
 export type StoreErrorCode = (typeof StoreErrorCodes)[keyof typeof StoreErrorCodes];

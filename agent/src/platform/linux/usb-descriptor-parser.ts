@@ -1,3 +1,4 @@
+import { ErrorCodes } from '@portcullis/shared';
 /**
  * Parser for a USB device's raw descriptors, as Linux exposes them in
  * `/sys/bus/usb/devices/<name>/descriptors`: the 18-byte device descriptor, then every
@@ -25,7 +26,7 @@
  * consumes at least two bytes, so a lying length can never loop.
  */
 
-export const DESCRIPTOR_ERROR_CODE = 'PORTCULLIS_ERR_DESCRIPTOR_INVALID';
+export const DESCRIPTOR_ERROR_CODE = ErrorCodes.DESCRIPTOR_INVALID;
 
 export class DescriptorError extends Error {
   readonly code = DESCRIPTOR_ERROR_CODE;

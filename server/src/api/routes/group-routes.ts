@@ -16,8 +16,7 @@ import {
   type PolicyDocument,
   type Rule,
   type SignedPolicy,
-  type Target,
-} from '@portcullis/shared';
+  type Target, ErrorCodes } from '@portcullis/shared';
 import type { PolicyVersionRecord } from '../../store/store.js';
 import { ApiError, conflict, notFound } from '../api-error.js';
 import { audit } from '../audit.js';
@@ -46,7 +45,7 @@ export function signedPolicyOf(v: PolicyVersionRecord): SignedPolicy {
 }
 
 function policyInvalid(errors: unknown): ApiError {
-  return new ApiError(400, 'PORTCULLIS_ERR_POLICY_INVALID', 'the policy is not valid; see details', errors);
+  return new ApiError(400, ErrorCodes.POLICY_INVALID, 'the policy is not valid; see details', errors);
 }
 
 /**
