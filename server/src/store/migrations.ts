@@ -9,9 +9,12 @@ import { GENESIS_HASH } from './hash-chain.js';
 function migrations(flavor: SqlFlavor): Record<string, Migration> {
   return {
     '001_initial': { up: (db) => createInitialSchema(db, flavor) },
-    // Time-window queries page by (occurred_at, id); SQLite's index already ends in the rowid.
+    // Time-window queries page by (occurred_at, id). SQLite's occurred_at index already ends in
+    // the rowid (= id), and every extra index costs ingest, so only PostgreSQL gets this one.
     '002_events_occurred_id': {
-      up: (db) => db.schema.createIndex('events_occurred_at_id').on('events').columns(['occurred_at', 'id']).execute(),
+      up: async (db) => {
+        if (flavor.kind === 'postgres') await db.schema.createIndex('events_occurred_at_id').on('events').columns(['occurred_at', 'id']).execute();
+      },
     },
   };
 }
