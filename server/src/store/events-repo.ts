@@ -1,4 +1,5 @@
 import type { ExpressionBuilder, Expression, Insertable, Selectable, SqlBool, Transaction } from 'kysely';
+import { CompiledQuery } from 'kysely';
 import { canonicalJson } from '@portcullis/shared';
 import type { Database, EventsTable } from './schema.js';
 import type { ChainCheck, EventQuery, EventRecord, IngestResult, NewEvent, Severity, TriageStatus } from './store.js';
@@ -11,8 +12,25 @@ type EventFilter = Omit<EventQuery, 'limit' | 'beforeId' | 'before' | 'orderBy'>
 type EventRow = Selectable<EventsTable>;
 
 /** The hash-chained event log: ingest, search, triage, export and verification. */
+/** The columns of a stored event, in the order the raw multi-row INSERT lists them. */
+const EVENT_COLUMNS = ['id', 'agent_id', 'group', 'seq', 'type', 'severity', 'occurred_at', 'received_at', 'data', 'status', 'comment', 'prev_hash', 'hash'] as const;
+
 export class EventsRepo {
+  /** INSERT text per row count: built once, so the hot path neither builds a query tree nor re-prepares. */
+  readonly #insertSql = new Map<number, string>();
+
   constructor(private readonly ctx: StoreContext) {}
+
+  private insertSql(rows: number): string {
+    let text = this.#insertSql.get(rows);
+    if (text === undefined) {
+      let n = 0;
+      const tuple = () => `(${EVENT_COLUMNS.map(() => this.ctx.flavor.placeholder(++n)).join(', ')})`;
+      text = `insert into "events" (${EVENT_COLUMNS.map((c) => `"${c}"`).join(', ')}) values ${Array.from({ length: rows }, tuple).join(', ')}`;
+      this.#insertSql.set(rows, text);
+    }
+    return text;
+  }
 
   /**
    * One transaction per batch, holding the events chain head: duplicates (already stored, or
@@ -46,7 +64,9 @@ export class EventsRepo {
           hash,
         };
       });
-      for (const chunk of chunks(rows, ROWS_PER_INSERT)) await trx.insertInto('events').values(chunk).execute();
+      for (const chunk of chunks(rows, ROWS_PER_INSERT)) {
+        await trx.executeQuery(CompiledQuery.raw(this.insertSql(chunk.length), chunk.flatMap((r) => EVENT_COLUMNS.map((c) => r[c]))));
+      }
       if (rows.length > 0) await moveChainHead(trx, 'events', { lastId, hash });
       const ackedSeq = agentId === null ? 0 : await advanceAck(trx, agentId, fresh);
       return { stored: rows.length, ackedSeq };

@@ -27,6 +27,8 @@ export interface SqlFlavor {
    * one group) and sort them, 80 ms, instead of walking the time index, under 2 ms.
    */
   withoutIndex(column: string): Expression<unknown>;
+  /** The n-th (1-based) parameter placeholder of a raw statement: `?` or `$n`. */
+  placeholder(n: number): string;
   /** Which integrity constraint a driver error reports, if any. */
   violatedConstraint(err: unknown): 'unique' | 'foreign-key' | 'check' | undefined;
 }
@@ -49,6 +51,7 @@ export const sqliteFlavor: SqlFlavor = {
   containsIgnoringCase: (text, needle) => sql<SqlBool>`${text} like ${likeContains(needle)} escape '\\'`,
   // SQLite's documented way: a unary + makes the term unusable for an index.
   withoutIndex: (column) => sql`+${sql.ref(column)}`,
+  placeholder: () => '?',
   violatedConstraint(err) {
     switch (errorCode(err)) {
       case 'SQLITE_CONSTRAINT_PRIMARYKEY':
@@ -71,6 +74,7 @@ export const postgresFlavor: SqlFlavor = {
   containsIgnoringCase: (text, needle) => sql<SqlBool>`${text} ilike ${likeContains(needle)} escape '\\'`,
   // PostgreSQL has no such trick and needs none: its planner weighs the (occurred_at, id) index.
   withoutIndex: (column) => sql.ref(column),
+  placeholder: (n) => `$${n}`,
   violatedConstraint(err) {
     switch (errorCode(err)) {
       case '23505':

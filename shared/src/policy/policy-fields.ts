@@ -22,6 +22,7 @@ import {
   readEnum,
   readObject,
   readText,
+  exceedsUtf8,
   utf8Length,
 } from './shape-checks.js';
 
@@ -52,7 +53,7 @@ export function readRuleText(value: unknown, path: string, issues: Issues): stri
     issues.add(path, `must be USBGuard rule text as a string (got ${kindOf(value)})`);
     return undefined;
   }
-  if (value.length > POLICY_LIMITS.maxRulesBytes || utf8Length(value) > POLICY_LIMITS.maxRulesBytes) {
+  if (exceedsUtf8(value, POLICY_LIMITS.maxRulesBytes)) {
     issues.add(path, `must be at most ${POLICY_LIMITS.maxRulesBytes} bytes of UTF-8 (got ${utf8Length(value)})`);
     return undefined;
   }

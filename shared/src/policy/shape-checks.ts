@@ -145,7 +145,7 @@ export function readText(value: unknown, path: string, issues: Issues, limits: T
     issues.add(path, min === 1 ? 'must not be empty' : `must be at least ${min} characters`);
     return undefined;
   }
-  if (value.length > limits.maxBytes || utf8Length(value) > limits.maxBytes) {
+  if (exceedsUtf8(value, limits.maxBytes)) {
     issues.add(path, `must be at most ${limits.maxBytes} bytes of UTF-8 (got ${utf8Length(value)})`);
     return undefined;
   }
@@ -210,7 +210,8 @@ export function readJsonObject(value: unknown, path: string, issues: Issues, max
     return undefined;
   }
   if (maxBytes !== undefined) {
-    const size = utf8Length(JSON.stringify(value));
+    const json = JSON.stringify(value);
+    const size = json.length * 3 <= maxBytes ? 0 : utf8Length(json);
     if (size > maxBytes) {
       issues.add(path, `must be at most ${maxBytes} bytes as JSON (got ${size})`);
       return undefined;
@@ -234,6 +235,16 @@ function jsonDepth(root: unknown, limit: number): number {
 }
 
 /** Bytes of the UTF-8 encoding; a lone surrogate counts as U+FFFD (3 bytes), as TextEncoder writes it. */
+/**
+ * Whether `text` takes more than `limit` bytes as UTF-8, counting only when it must: a UTF-16
+ * unit is at most 3 bytes, so short text is under any limit three times its length (the hot path:
+ * every event of every batch passes here).
+ */
+export function exceedsUtf8(text: string, limit: number): boolean {
+  if (text.length * 3 <= limit) return false;
+  return text.length > limit || utf8Length(text) > limit;
+}
+
 export function utf8Length(text: string): number {
   let bytes = 0;
   for (let i = 0; i < text.length; i++) {

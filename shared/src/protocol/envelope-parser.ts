@@ -1,5 +1,5 @@
 import { ID_TEXT } from '../policy/policy-fields.js';
-import { Issues, describeValue, didYouMean, isPlainObject, keyPath, kindOf, quote, readText, utf8Length } from '../policy/shape-checks.js';
+import { Issues, describeValue, didYouMean, isPlainObject, keyPath, kindOf, quote, readText, exceedsUtf8, utf8Length } from '../policy/shape-checks.js';
 import { ProtocolError } from './protocol-error.js';
 import { MAX_FRAME_BYTES, PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from './protocol-messages.js';
 
@@ -23,7 +23,7 @@ const ENVELOPE_FIELDS: ReadonlySet<string> = new Set(['v', 'type', 'id', 'body']
  */
 export function parseEnvelope<T extends string>(text: unknown, types: readonly T[], direction: string): RawMessage<T> {
   if (typeof text !== 'string') throw new ProtocolError('', `a frame must be text (got ${kindOf(text)})`);
-  if (text.length > MAX_FRAME_BYTES || utf8Length(text) > MAX_FRAME_BYTES) {
+  if (exceedsUtf8(text, MAX_FRAME_BYTES)) {
     throw new ProtocolError('', `the frame is ${utf8Length(text)} bytes; the limit is ${MAX_FRAME_BYTES}`);
   }
   let value: unknown;

@@ -1,4 +1,4 @@
-import { utf8Length } from '../policy/shape-checks.js';
+import { exceedsUtf8, utf8Length } from '../policy/shape-checks.js';
 import { ProtocolError } from './protocol-error.js';
 import {
   MAX_EVENTS_PER_BATCH,
@@ -20,7 +20,7 @@ export function encodeMessage(msg: AgentMessage | ServerMessage): string {
       ? { v: PROTOCOL_VERSION, type: msg.type, body: msg.body }
       : { v: PROTOCOL_VERSION, type: msg.type, id: msg.id, body: msg.body };
   const frame = JSON.stringify(envelope);
-  if (frame.length > MAX_FRAME_BYTES || utf8Length(frame) > MAX_FRAME_BYTES) {
+  if (exceedsUtf8(frame, MAX_FRAME_BYTES)) {
     throw new ProtocolError('', `the frame would be ${utf8Length(frame)} bytes; the limit is ${MAX_FRAME_BYTES}`, { type: msg.type });
   }
   return frame;
