@@ -1,7 +1,7 @@
 /** The event log over REST: filters, keyset pagination, triage and export. */
 import { expect } from 'chai';
 import type { EventRecord, NewEvent, Severity } from '../src/store/store.js';
-import { START, expectError, seedAgent, useApi } from './api-support.js';
+import { START, expectError, makeApi, seedAgent, useApi } from './api-support.js';
 
 const MINUTE_MS = 60_000;
 const at = (minutes: number): string => new Date(START + minutes * MINUTE_MS).toISOString();
@@ -173,6 +173,33 @@ describe('REST API events', () => {
         const expected = idsOf((await list(`?limit=100${filter}`)).events);
         expect(seen).to.deep.equal(expected);
       });
+    }
+  });
+
+  it('pages a substring search through a bounded span, carrying on below it with the cursor', async () => {
+    const small = await makeApi({ searchScanRows: 4 });
+    try {
+      const token = await small.session('viewer');
+      const names = ['x', 'needle-1', 'y', 'z', 'w', 'needle-2', 'v', 'u', 'needle-3', 't'];
+      for (const name of names) {
+        await small.store.ingestEvents(null, 'default', [{ seq: null, type: 'device.blocked', severity: 'high', occurredAt: at(1), data: { device: { name } } }], at(1));
+      }
+      const found: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const res = await small.call('GET', `/api/v1/events?q=needle&limit=2${cursor === null ? '' : `&cursor=${cursor}`}`, { token });
+        expect(res.statusCode, res.body).to.equal(200);
+        const body = res.json() as { events: EventRecord[]; nextCursor: string | null; searched?: { fromId: number; toId: number } };
+        found.push(...body.events.map((e) => String((e.data.device as { name: string }).name)));
+        if (body.events.length < 2) expect(body.searched, 'a short page says what it searched').to.be.an('object');
+        cursor = body.nextCursor;
+        pages++;
+      } while (cursor !== null && pages < 20);
+      expect(found).to.deep.equal(['needle-3', 'needle-2', 'needle-1']);
+      expect(pages).to.be.greaterThan(1);
+    } finally {
+      await small.close();
     }
   });
 

@@ -99,7 +99,7 @@ function roleHashes(): Promise<Record<Role, string>> {
  * A fresh API on an empty store with the three role users and the `default` group with its
  * starter policy (version 1, from bootstrap). `published` and `logs` start empty.
  */
-export async function makeApi(): Promise<ApiFixture> {
+export async function makeApi(extra: Partial<ServerDeps['options']> = {}): Promise<ApiFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'portcullis-api-'));
   const store = await openSqliteStore(join(dir, 'portcullis.db'));
   await store.migrate();
@@ -142,7 +142,7 @@ export async function makeApi(): Promise<ApiFixture> {
       },
     },
     logger,
-    options: { sessionTtlHours: SESSION_TTL_HOURS, secureCookies: true },
+    options: { sessionTtlHours: SESSION_TTL_HOURS, secureCookies: true, ...extra },
   };
 
   const roleHash = await roleHashes();

@@ -29,6 +29,11 @@ export interface ApiOptions {
   readonly sessionTtlHours: number;
   /** Cookies get the Secure flag (false only for plain-HTTP tests). */
   readonly secureCookies: boolean;
+  /**
+   * How many events one page of a substring search (`q`) reads at most; a page that found fewer
+   * than `limit` matches in that span says so and carries on from there with its cursor.
+   */
+  readonly searchScanRows?: number;
 }
 
 export interface ServerDeps {

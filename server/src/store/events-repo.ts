@@ -8,7 +8,7 @@ import { CanonicalRecordShape } from './canonical-record.js';
 import { chainHash, lockChainHead, moveChainHead, readChainHead, verifyChain } from './hash-chain.js';
 import { changedRows, chunks, parseJsonObject, ROWS_PER_INSERT, type StoreContext } from './repo-support.js';
 
-type EventFilter = Omit<EventQuery, 'limit' | 'beforeId' | 'before' | 'orderBy'>;
+type EventFilter = Omit<EventQuery, 'limit' | 'beforeId' | 'afterId' | 'before' | 'orderBy'>;
 type EventRow = Selectable<EventsTable>;
 
 /** The hash-chained event log: ingest, search, triage, export and verification. */
@@ -94,6 +94,7 @@ export class EventsRepo {
             .execute()
         : await base
             .$if(q.beforeId !== undefined, (qb) => qb.where('id', '<', q.beforeId ?? 0))
+            .$if(q.afterId !== undefined, (qb) => qb.where('id', '>', q.afterId ?? 0))
             .orderBy('id', 'desc')
             .limit(q.limit)
             .execute();

@@ -175,7 +175,7 @@ export class KyselyStore implements Store {
   async triageEvent(id: number, status: TriageStatus, comment: string | null): Promise<boolean> {
     return this.#events.triage(id, status, comment);
   }
-  async *iterateEvents(q: Omit<EventQuery, 'limit' | 'beforeId' | 'before' | 'orderBy'>, pageSize?: number): AsyncIterable<EventRecord> {
+  async *iterateEvents(q: Omit<EventQuery, 'limit' | 'beforeId' | 'afterId' | 'before' | 'orderBy'>, pageSize?: number): AsyncIterable<EventRecord> {
     yield* this.#events.iterate(withUtcRange(q), pageSize);
   }
   async verifyEventChain(): Promise<ChainCheck> {

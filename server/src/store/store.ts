@@ -130,6 +130,8 @@ export interface EventQuery {
   readonly orderBy?: 'id' | 'occurredAt';
   /** Keyset cursor for `id` order: return events with id < beforeId. */
   readonly beforeId?: number;
+  /** Bounds a scan in `id` order: only events with id > afterId are read (a substring search page). */
+  readonly afterId?: number;
   /** Keyset cursor for `occurredAt` order: events before this (occurredAt, id) pair. */
   readonly before?: { readonly occurredAt: string; readonly id: number };
 }
@@ -211,7 +213,7 @@ export interface Store {
   /** Triage lives beside the chained record (status and comment are not part of the hash). */
   triageEvent(id: number, status: TriageStatus, comment: string | null): Promise<boolean>;
   /** Every event oldest first, in pages, for export and verification without loading all. */
-  iterateEvents(q: Omit<EventQuery, 'limit' | 'beforeId' | 'before' | 'orderBy'>, pageSize?: number): AsyncIterable<EventRecord>;
+  iterateEvents(q: Omit<EventQuery, 'limit' | 'beforeId' | 'afterId' | 'before' | 'orderBy'>, pageSize?: number): AsyncIterable<EventRecord>;
   verifyEventChain(): Promise<ChainCheck>;
 
   appendAudit(entry: AuditEntry, at: string): Promise<AuditRecord>;

@@ -74,6 +74,7 @@ export function eventRoutes(deps: ServerDeps) {
         // otherwise in arrival order. The cursor says which: "<id>" or "t<ms>.<id>".
         const byTime = filters.since !== undefined || filters.until !== undefined;
         const cursor = parseCursor(request.query.cursor, byTime);
+        if (!byTime && filters.q !== undefined && filters.q !== '') return searchPage(deps, filters, limit, cursor.beforeId);
         const events = await deps.store.queryEvents({ ...filters, limit, orderBy: byTime ? 'occurredAt' : 'id', ...cursor });
         const last = events.at(-1);
         const next = last === undefined || events.length < limit ? null : byTime ? `t${Date.parse(last.occurredAt)}.${last.id}` : String(last.id);
@@ -137,6 +138,24 @@ export function eventRoutes(deps: ServerDeps) {
       },
     );
   };
+}
+
+export const DEFAULT_SEARCH_SCAN_ROWS = 100_000;
+
+/**
+ * A substring search reads at most `searchScanRows` events per page, newest first: a term that
+ * is rare would otherwise scan the whole log (450 ms at a million events). When the span holds
+ * fewer matches than asked, the page says which ids it searched and the cursor continues below.
+ */
+async function searchPage(deps: ServerDeps, filters: ReturnType<typeof toQuery>, limit: number, beforeId: number | undefined) {
+  const [newest] = await deps.store.queryEvents({ limit: 1 });
+  const ceiling = beforeId ?? (newest ? newest.id + 1 : 1);
+  const floor = Math.max(0, ceiling - 1 - (deps.options.searchScanRows ?? DEFAULT_SEARCH_SCAN_ROWS));
+  const events = await deps.store.queryEvents({ ...filters, limit, beforeId: ceiling, afterId: floor });
+  const last = events.at(-1);
+  if (last !== undefined && events.length === limit) return { events, nextCursor: String(last.id) };
+  // Fewer than asked: the span is exhausted; carry on below it unless it reached the first event.
+  return { events, nextCursor: floor > 0 ? String(floor + 1) : null, searched: { fromId: floor + 1, toId: ceiling - 1 } };
 }
 
 const CURSOR_PATTERN = '^([0-9]{1,18}|t[0-9]{1,15}\\.[0-9]{1,18})$';
