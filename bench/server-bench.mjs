@@ -1068,7 +1068,7 @@ async function benchQuery() {
       ['since/until: 1 hour, 15 days ago', { since: '2026-11-05T10:00:00.000Z', until: '2026-11-05T11:00:00.000Z' }],
       ['type + group + 1 day', { type: 'device.blocked', group: 'g2', since: day, until: '2026-11-06T00:00:00.000Z' }],
       ['q=DataTraveler (common)', { q: 'DataTraveler' }],
-      [`q=<a serial in 3 old events>`, { q: db.facts.rareSerial }],
+      [`q=<a serial in 3 old events> (first page: a 100,000-event span)`, { q: db.facts.rareSerial }],
     ];
     const rows = [];
     const results = [];
@@ -1087,6 +1087,13 @@ async function benchQuery() {
         if (r.statusCode !== 200) throw new Error(`${path}: inject ${r.statusCode}`);
         return r.json().events;
       };
+      // A substring search without a time window reads a bounded span per page (the API's
+      // searchScanRows, 100,000 by default): the store layer is asked for the same span.
+      if (filters.q !== undefined && !byTime) {
+        const [newest] = await direct.queryEvents({ limit: 1 });
+        const ceiling = (newest?.id ?? 0) + 1;
+        Object.assign(storeQuery, { beforeId: ceiling, afterId: Math.max(0, ceiling - 1 - 100_000) });
+      }
       const viaStore = () => direct.queryEvents(storeQuery);
       const layers = { https: viaHttps, inject: viaInject, store: viaStore };
       const times = { https: [], inject: [], store: [] };
