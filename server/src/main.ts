@@ -60,7 +60,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
   print(`Portcullis server listening on ${url}`);
   print(`  REST API ${url}/api/v1 (OpenAPI document at ${url}/api/docs); agents connect to wss://${url.replace(/^https:\/\//, '')}/agent`);
   print(`  Server certificate SHA-256 fingerprint: ${identity.fingerprint256}`);
-  print(`  CA certificate SHA-256 fingerprint:     ${identity.caFingerprint256} (agents pin this: portcullis-agent enroll --fingerprint)`);
+  print(`  CA certificate SHA-256 fingerprint:     ${identity.caFingerprint256} (agents pin this CA at enrollment)`);
   return {
     url,
     fingerprint256: identity.fingerprint256,
