@@ -43,6 +43,8 @@ export const ErrorCodes = {
   SPOOL_IO: 'PORTCULLIS_ERR_SPOOL_IO',
   SPOOL_LOCKED: 'PORTCULLIS_ERR_SPOOL_LOCKED',
   SPOOL_CLOSED: 'PORTCULLIS_ERR_SPOOL_CLOSED',
+  /** The agent's state folder: an identity file that is missing, malformed or readable by others. */
+  STATE_INVALID: 'PORTCULLIS_ERR_STATE_INVALID',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
