@@ -15,6 +15,7 @@
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { CompiledPolicy, compileAttributes, parseRuleFile, prepareDevice } from '../shared/dist/src/index.js';
+import { Rng } from './support-rng.mjs';
 
 const SEED = Number(process.env.BENCH_SEED ?? 0x5eed2025) >>> 0;
 const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 5));
@@ -31,54 +32,6 @@ const CTX_NIGHT = Object.freeze({ now: new Date('2025-03-12T21:15:00Z'), utcOffs
 // ---------------------------------------------------------------------------------------------
 // Deterministic randomness
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-class Rng {
-  constructor(seed) {
-    this.next = mulberry32(seed);
-  }
-  int(n) {
-    return Math.floor(this.next() * n);
-  }
-  pick(arr) {
-    return arr[this.int(arr.length)];
-  }
-  chance(p) {
-    return this.next() < p;
-  }
-  hex(digits, upper = false) {
-    let s = '';
-    for (let i = 0; i < digits; i++) s += '0123456789abcdef'[this.int(16)];
-    return upper ? s.toUpperCase() : s;
-  }
-  digits(n) {
-    let s = '';
-    for (let i = 0; i < n; i++) s += String(this.int(10));
-    return s;
-  }
-  /** A USBGuard device hash: base64 of a SHA-256 (44 characters, one '=' of padding). */
-  hash() {
-    const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-    let s = '';
-    for (let i = 0; i < 42; i++) s += B64[this.int(64)];
-    return s + 'AEIMQUYcgkosw048'[this.int(16)] + '=';
-  }
-  shuffle(arr) {
-    for (let i = arr.length - 1; i > 0; i--) {
-      const j = this.int(i + 1);
-      [arr[i], arr[j]] = [arr[j], arr[i]];
-    }
-    return arr;
-  }
-}
 
 /** The seed of one generated artefact, so each policy and stream is the same whatever else runs. */
 function seedFor(size, what) {

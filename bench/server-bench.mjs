@@ -50,6 +50,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { WebSocket, WebSocketServer } from 'ws';
+import { Rng } from './support-rng.mjs';
 import {
   encodeMessage,
   eventsThatFit,
@@ -83,45 +84,6 @@ const nowMs = () => performance.timeOrigin + performance.now();
 // ---------------------------------------------------------------------------------------------
 // Deterministic data
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-class Rng {
-  constructor(seed) {
-    this.next = mulberry32(seed);
-  }
-  int(n) {
-    return Math.floor(this.next() * n);
-  }
-  pick(arr) {
-    return arr[this.int(arr.length)];
-  }
-  hex(n, upper = false) {
-    let s = '';
-    for (let i = 0; i < n; i++) s += '0123456789abcdef'[this.int(16)];
-    return upper ? s.toUpperCase() : s;
-  }
-  hash() {
-    const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-    let s = '';
-    for (let i = 0; i < 42; i++) s += B64[this.int(64)];
-    return s + 'AEIMQUYcgkosw048'[this.int(16)] + '=';
-  }
-  /** Weighted pick: items are [weight, value]. */
-  weighted(items) {
-    const total = items.reduce((s, [w]) => s + w, 0);
-    let r = this.next() * total;
-    for (const [w, v] of items) if ((r -= w) < 0) return v;
-    return items.at(-1)[1];
-  }
-}
 
 // Real models a ministry's PCs see (vendor:product, name, interfaces, what the starter-style policy does).
 const MODELS = [
