@@ -3,7 +3,7 @@ import { canonicalJson } from '@portcullis/shared';
 import type { AuditTable } from './schema.js';
 import type { AuditEntry, AuditRecord, ChainCheck } from './store.js';
 import { CanonicalRecordShape } from './canonical-record.js';
-import { chainHash, lockChainHead, moveChainHead, readChainHead, verifyChain } from './hash-chain.js';
+import { chainHash, lockChainHead, moveChainHead, verifyTableChain } from './hash-chain.js';
 import { parseJsonObject, type StoreContext } from './repo-support.js';
 
 /** The append-only, hash-chained trail of admin changes. */
@@ -35,20 +35,9 @@ export class AuditRepo {
   }
 
   async verifyChain(): Promise<ChainCheck> {
-    const head = await readChainHead(this.ctx.db, 'audit');
-    return verifyChain(
-      head,
-      async (afterId, upToId, limit) =>
-        (
-          await this.ctx.db
-            .selectFrom('audit')
-            .selectAll()
-            .where('id', '>', afterId)
-            .where('id', '<=', upToId)
-            .orderBy('id', 'asc')
-            .limit(limit)
-            .execute()
-        ).map((row) => ({ ...row, prevHash: row.prev_hash })),
+    return verifyTableChain(
+      this.ctx.db,
+      'audit',
       (row) => chainHash(row.prev_hash, hashedFields(row, row.details)),
     );
   }

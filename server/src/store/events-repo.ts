@@ -5,7 +5,7 @@ import type { Database, EventsTable } from './schema.js';
 import type { ChainCheck, EventQuery, EventRecord, IngestResult, NewEvent, Severity, TriageStatus } from './store.js';
 import { StoreError, StoreErrorCodes } from './store.js';
 import { CanonicalRecordShape } from './canonical-record.js';
-import { chainHash, lockChainHead, moveChainHead, readChainHead, verifyChain } from './hash-chain.js';
+import { chainHash, lockChainHead, moveChainHead, verifyTableChain } from './hash-chain.js';
 import { changedRows, chunks, parseJsonObject, ROWS_PER_INSERT, type StoreContext } from './repo-support.js';
 
 type EventFilter = Omit<EventQuery, 'limit' | 'beforeId' | 'afterId' | 'before' | 'orderBy'>;
@@ -131,20 +131,9 @@ export class EventsRepo {
   }
 
   async verifyChain(): Promise<ChainCheck> {
-    const head = await readChainHead(this.ctx.db, 'events');
-    return verifyChain(
-      head,
-      async (afterId, upToId, limit) =>
-        (
-          await this.ctx.db
-            .selectFrom('events')
-            .selectAll()
-            .where('id', '>', afterId)
-            .where('id', '<=', upToId)
-            .orderBy('id', 'asc')
-            .limit(limit)
-            .execute()
-        ).map((row) => ({ ...row, prevHash: row.prev_hash })),
+    return verifyTableChain(
+      this.ctx.db,
+      'events',
       (row) =>
         chainHash(
           row.prev_hash,

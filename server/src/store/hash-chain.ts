@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { ChainCheck } from './store.js';
 import type { ChainName, Database } from './schema.js';
 import type { SqlFlavor } from './sql-flavor.js';
@@ -79,4 +79,33 @@ export async function verifyChain<R extends ChainLink>(
     return { intact: false, brokenAtId: head.lastId, reason: `the chain head names record ${head.lastId} but the chain ends at ${last}: records at its end were deleted or altered` };
   }
   return { intact: true, count };
+}
+
+/**
+ * Walks a chained table (`events` or `audit`) in id order, a page at a time, up to its chain
+ * head; `recompute` gives a row's hash from its own content.
+ */
+export async function verifyTableChain<T extends ChainName>(
+  db: Kysely<Database>,
+  table: T,
+  recompute: (row: Selectable<Database[T]>) => string,
+): Promise<ChainCheck> {
+  type Row = Selectable<Database[T]> & ChainLink & { prev_hash: string };
+  const head = await readChainHead(db, table);
+  return verifyChain<Row>(
+    head,
+    async (afterId, upToId, limit) => {
+      // Both chained tables share id and prev_hash; the row type is the one of `table`.
+      const rows = (await db
+        .selectFrom(table as ChainName)
+        .selectAll()
+        .where('id', '>', afterId)
+        .where('id', '<=', upToId)
+        .orderBy('id', 'asc')
+        .limit(limit)
+        .execute()) as unknown as Array<Omit<Row, 'prevHash'>>;
+      return rows.map((row) => ({ ...row, prevHash: row.prev_hash }) as unknown as Row);
+    },
+    recompute,
+  );
 }
