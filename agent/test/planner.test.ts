@@ -36,6 +36,7 @@ function policy(presentDevices: PresentDevicePolicy = 'apply-policy', exceptions
     rules: RULES,
     implicitTarget: 'block',
     presentDevices,
+    compositeDevices: 'whole-device',
     ports: DEFAULT_PORT_POLICY,
     exceptions,
     createdAt: '2026-05-01T00:00:00Z',
@@ -99,7 +100,7 @@ function show(a: PlanAction): string {
 
 const ROWS: Row[] = [
   // A keyboard matching its allow rule is authorized on arrival.
-  { name: 'keyboard allowed', phase: 'hotplug', devices: [keyboard('1-1')], actions: ['authorize 1-1'], decision: { target: 'allow', source: 'rule', line: 1, rule: 'allow id 046d:c31c with-interface 03:01:01', label: 'keyboard' } },
+  { name: 'keyboard allowed', phase: 'hotplug', devices: [keyboard('1-1')], actions: ['authorize 1-1'], decision: { target: 'allow', source: 'rule', line: 1, rule: 'allow id 046d:c31c with-interface 03:01:01', label: 'keyboard', interfaces: null } },
   // A flash drive arrives unauthorized (authorized_default=0) and a block needs no write.
   { name: 'flash drive blocked, nothing to write', phase: 'hotplug', devices: [flash('1-2')], actions: [], decision: { target: 'block', source: 'rule', line: 5 } },
   // An authorized flash drive that the rules block is deauthorized.

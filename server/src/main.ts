@@ -11,6 +11,8 @@ import { createLogger, openConfiguredStore } from './runtime.js';
 export interface RunningServer {
   readonly url: string;
   readonly fingerprint256: string;
+  /** The CA agents pin at enrollment; the TLS chain the server sends ends with it. */
+  readonly caFingerprint256: string;
   readonly app: FastifyInstance;
   readonly hub: AgentHub;
   close(): Promise<void>;
@@ -38,7 +40,9 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
     options: { sessionTtlHours: config.sessionTtlHours, secureCookies: true },
   };
   await bootstrap(deps, env, print);
-  const app = await buildApi(deps, { key: identity.keyPem, cert: identity.certPem });
+  // The chain includes the CA so that an agent enrolling with the CA's fingerprint can read the CA
+  // certificate from the handshake and pin it (a renewed server certificate then stays trusted).
+  const app = await buildApi(deps, { key: identity.keyPem, cert: identity.certPem + identity.caCertPem });
   hub.attach(app.server as Server);
   // The server certificate is renewed by ensureServerIdentity when it nears expiry; a server that
   // runs for years must pick that up without a restart.
@@ -46,7 +50,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
     void ensureServerIdentity(config.dataDir, { hostnames: config.hostnames, now: clock() })
       .then((id) => {
         if (id.status.serverCertificate !== 'renewed') return;
-        (app.server as unknown as { setSecureContext(o: { key: string; cert: string }): void }).setSecureContext({ key: id.keyPem, cert: id.certPem });
+        (app.server as unknown as { setSecureContext(o: { key: string; cert: string }): void }).setSecureContext({ key: id.keyPem, cert: id.certPem + id.caCertPem });
         logger.info('server certificate renewed', { reason: id.status.renewalReason, fingerprint: id.fingerprint256 });
       })
       .catch((err: Error) => logger.error('certificate renewal failed', { error: err.message }));
@@ -64,6 +68,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
   return {
     url,
     fingerprint256: identity.fingerprint256,
+    caFingerprint256: identity.caFingerprint256,
     app,
     hub,
     async close() {

@@ -87,8 +87,15 @@ describe('REST API groups and policies', () => {
 
     it('fills in the defaults the input leaves out (fail closed)', async () => {
       const doc = api().verify((await put('lab', { rules: RULES })).json());
-      expect(doc).to.deep.include({ implicitTarget: 'block', presentDevices: 'apply-policy' });
+      expect(doc).to.deep.include({ implicitTarget: 'block', presentDevices: 'apply-policy', compositeDevices: 'whole-device' });
       expect(doc.ports).to.deep.equal({ serial: 'block', parallel: 'block', bluetooth: 'block', optical: 'block' });
+    });
+
+    it('signs compositeDevices: per-interface into the document when the admin asks for it', async () => {
+      const res = await put('lab', { rules: RULES, compositeDevices: 'per-interface' });
+      expect(res.statusCode, res.body).to.equal(200);
+      expect(api().verify(res.json()).compositeDevices).to.equal('per-interface');
+      expect((res.json() as SignedPolicy).document.compositeDevices).to.equal('per-interface');
     });
 
     it('documents the policy body of PUT and simulate in the OpenAPI document', async () => {
@@ -129,6 +136,11 @@ describe('REST API groups and policies', () => {
     it('an unknown field: 400 naming it, with a suggestion', async () => {
       const error = expectError(await put('lab', { rules: RULES, implicitTaget: 'allow' }), 400);
       expect(error.details).to.deep.equal([{ path: 'implicitTaget', message: 'unknown field; did you mean "implicitTarget"?' }]);
+    });
+
+    it('a compositeDevices the agents do not know: 400 naming it', async () => {
+      const error = expectError(await put('lab', { rules: RULES, compositeDevices: 'per-port' }), 400);
+      expect(JSON.stringify(error)).to.match(/compositeDevices/);
     });
 
     for (const field of ['version', 'group', 'createdBy', 'schema', 'createdAt']) {

@@ -45,6 +45,8 @@ export const ErrorCodes = {
   SPOOL_CLOSED: 'PORTCULLIS_ERR_SPOOL_CLOSED',
   /** The agent's state folder: an identity file that is missing, malformed or readable by others. */
   STATE_INVALID: 'PORTCULLIS_ERR_STATE_INVALID',
+  /** Enrollment failed: server unreachable, certificate fingerprint mismatch, token refused. */
+  ENROLL: 'PORTCULLIS_ERR_ENROLL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

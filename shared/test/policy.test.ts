@@ -18,6 +18,8 @@ import {
   canonicalJson,
   parsePolicyDocument,
   parseRuleFile,
+  parseServerMessage,
+  encodeMessage,
   policySigningPayload,
   printRule,
   prepareDevice,
@@ -29,13 +31,17 @@ import {
   type PolicyDocument,
   type PolicyError,
   type PolicySignatureVerifier,
+  type SignedPolicyDocument,
   type Target,
 } from '../src/index.js';
 
 const EXCEPTION = { id: 'x-1', rule: 'allow id 0781:5567 serial "4C53"', reason: 'audit', until: '2026-12-01T00:00:00Z', agentId: null };
 
-/** A fixed document: its signing payload below is the contract between server and agent. */
-const DOC: PolicyDocument = {
+/**
+ * A document as signed before `compositeDevices` existed: such documents sit in stores and agent
+ * caches, and LEGACY_PAYLOAD (the bytes their signatures cover) must never change.
+ */
+const LEGACY_DOC: SignedPolicyDocument = {
   schema: 1,
   group: 'default',
   version: 7,
@@ -48,9 +54,19 @@ const DOC: PolicyDocument = {
   createdBy: 'admin',
 };
 
-const EXPECTED_PAYLOAD =
+const LEGACY_PAYLOAD =
   'portcullis-policy-v1\n' +
   '{"createdAt":"2026-11-25T10:00:00Z","createdBy":"admin","exceptions":[{"agentId":null,"id":"x-1","reason":"audit",' +
+  '"rule":"allow id 0781:5567 serial \\"4C53\\"","until":"2026-12-01T00:00:00Z"}],"group":"default","implicitTarget":"block",' +
+  '"ports":{"bluetooth":"allow","optical":"readonly","parallel":"block","serial":"block"},"presentDevices":"apply-policy",' +
+  '"rules":"allow id 1d6b:*\\nblock with-interface one-of { 08:*:* }\\n","schema":1,"version":7}';
+
+/** A fixed document: its signing payload below is the contract between server and agent. */
+const DOC: PolicyDocument = { ...LEGACY_DOC, compositeDevices: 'per-interface' };
+
+const EXPECTED_PAYLOAD =
+  'portcullis-policy-v1\n' +
+  '{"compositeDevices":"per-interface","createdAt":"2026-11-25T10:00:00Z","createdBy":"admin","exceptions":[{"agentId":null,"id":"x-1","reason":"audit",' +
   '"rule":"allow id 0781:5567 serial \\"4C53\\"","until":"2026-12-01T00:00:00Z"}],"group":"default","implicitTarget":"block",' +
   '"ports":{"bluetooth":"allow","optical":"readonly","parallel":"block","serial":"block"},"presentDevices":"apply-policy",' +
   '"rules":"allow id 1d6b:*\\nblock with-interface one-of { 08:*:* }\\n","schema":1,"version":7}';
@@ -70,6 +86,7 @@ describe('validatePolicyInput', () => {
     rules: '',
     implicitTarget: 'block',
     presentDevices: 'apply-policy',
+    compositeDevices: 'whole-device',
     ports: { serial: 'block', parallel: 'block', bluetooth: 'block', optical: 'block' },
     exceptions: [],
   };
@@ -80,6 +97,8 @@ describe('validatePolicyInput', () => {
     { name: 'implicit target', input: { rules: '', implicitTarget: 'reject' }, expected: { ...DEFAULTS, implicitTarget: 'reject' } },
     { name: 'readonly implicit target (the Portcullis extension)', input: { rules: '', implicitTarget: 'readonly' }, expected: { ...DEFAULTS, implicitTarget: 'readonly' } },
     { name: 'present devices', input: { rules: '', presentDevices: 'keep' }, expected: { ...DEFAULTS, presentDevices: 'keep' } },
+    { name: 'composite devices per interface', input: { rules: '', compositeDevices: 'per-interface' }, expected: { ...DEFAULTS, compositeDevices: 'per-interface' } },
+    { name: 'composite devices whole-device, said out loud', input: { rules: '', compositeDevices: 'whole-device' }, expected: DEFAULTS },
     { name: 'one port given, the others block', input: { rules: '', ports: { bluetooth: 'allow' } }, expected: { ...DEFAULTS, ports: { ...DEFAULTS.ports, bluetooth: 'allow' } } },
     { name: 'every port given', input: { rules: '', ports: { serial: 'allow', parallel: 'readonly', bluetooth: 'allow', optical: 'readonly' } }, expected: { ...DEFAULTS, ports: { serial: 'allow', parallel: 'readonly', bluetooth: 'allow', optical: 'readonly' } } },
     { name: 'empty ports object', input: { rules: '', ports: {} }, expected: DEFAULTS },
@@ -115,6 +134,10 @@ describe('validatePolicyInput', () => {
     { name: 'implicit target null', input: { rules: '', implicitTarget: null }, path: 'implicitTarget', match: /got null/ },
     { name: 'present devices: USBGuard reject is not offered', input: { rules: '', presentDevices: 'reject' }, path: 'presentDevices', match: /"apply-policy"/ },
     { name: 'present devices wrong type', input: { rules: '', presentDevices: 1 }, path: 'presentDevices', match: /got 1/ },
+    // compositeDevices
+    { name: 'composite devices unknown', input: { rules: '', compositeDevices: 'per-port' }, path: 'compositeDevices', match: /one of "whole-device", "per-interface" \(got "per-port"\)/ },
+    { name: 'composite devices as a boolean', input: { rules: '', compositeDevices: true }, path: 'compositeDevices', match: /got true/ },
+    { name: 'composite devices null', input: { rules: '', compositeDevices: null }, path: 'compositeDevices', match: /got null/ },
     // ports
     { name: 'ports not an object', input: { rules: '', ports: 'block' }, path: 'ports', match: /JSON object/ },
     { name: 'unknown port class', input: { rules: '', ports: { usb: 'block' } }, path: 'ports.usb', match: /serial, parallel, bluetooth, optical/ },
@@ -180,7 +203,14 @@ describe('validatePolicyInput', () => {
 
 describe('buildPolicyDocument and parsePolicyDocument', () => {
   const META = { group: 'default', version: 7, createdAt: '2026-11-25T10:00:00Z', createdBy: 'admin' };
-  const INPUT: NormalizedPolicyInput = { rules: DOC.rules, implicitTarget: 'block', presentDevices: 'apply-policy', ports: DOC.ports, exceptions: [EXCEPTION] };
+  const INPUT: NormalizedPolicyInput = {
+    rules: DOC.rules,
+    implicitTarget: 'block',
+    presentDevices: 'apply-policy',
+    compositeDevices: 'per-interface',
+    ports: DOC.ports,
+    exceptions: [EXCEPTION],
+  };
 
   it('builds the document from input and meta', () => {
     expect(buildPolicyDocument(INPUT, META)).to.deep.equal(DOC);
@@ -214,12 +244,30 @@ describe('buildPolicyDocument and parsePolicyDocument', () => {
     expect(parsePolicyDocument(JSON.parse(JSON.stringify(DOC)))).to.deep.equal(DOC);
   });
 
+  it('reads a document signed before compositeDevices existed as whole-device', () => {
+    expect(parsePolicyDocument(JSON.parse(JSON.stringify(LEGACY_DOC)))).to.deep.equal({ ...LEGACY_DOC, compositeDevices: 'whole-device' });
+  });
+
+  it('names compositeDevices when a wrong value is nested in a message', () => {
+    const err = caught(() => parseServerMessage(encodeMessage({ v: 1, type: 'policy', body: { signed: { document: { ...DOC, compositeDevices: 'split' as 'per-interface' }, keyId: 'k', signature: base64Encode(new Uint8Array(64)) } } })));
+    expect(err.message).to.match(/body\.signed\.document\.compositeDevices: must be one of/);
+  });
+
+  it('writes compositeDevices into every new document (the starter one: whole-device)', () => {
+    const doc = buildPolicyDocument(STARTER_POLICY_INPUT, { ...META, version: 1 });
+    expect(doc.compositeDevices).to.equal('whole-device');
+    expect(canonicalJson(doc)).to.match(/^\{"compositeDevices":"whole-device","createdAt":/);
+    expect(canonicalJson(buildPolicyDocument(INPUT, META))).to.match(/^\{"compositeDevices":"per-interface",/);
+  });
+
   // Each row: a change to a valid document → the path of the problem it causes.
   const badDocs: Array<{ name: string; change: Record<string, unknown>; path: string; match?: RegExp }> = [
     { name: 'a newer schema: say "update"', change: { schema: 2, extra: 1 }, path: 'schema', match: /schema 2 is not supported.*update/ },
     { name: 'schema as a string', change: { schema: '1' }, path: 'schema', match: /must be 1/ },
     { name: 'an unknown field', change: { mail: {} }, path: 'mail' },
     { name: 'a missing field', change: { presentDevices: undefined }, path: 'presentDevices', match: /is required/ },
+    { name: 'a wrong compositeDevices', change: { compositeDevices: 'split' }, path: 'compositeDevices', match: /one of "whole-device", "per-interface" \(got "split"\)/ },
+    { name: 'compositeDevices null (absent is fine, null is not)', change: { compositeDevices: null }, path: 'compositeDevices', match: /got null/ },
     { name: 'a port missing', change: { ports: { serial: 'block', parallel: 'block', bluetooth: 'block' } }, path: 'ports.optical', match: /is required/ },
     { name: 'version as a string', change: { version: '7' }, path: 'version' },
     { name: 'version beyond 2^53', change: { version: 2 ** 53 }, path: 'version' },
@@ -323,6 +371,41 @@ describe('policy signing', () => {
     const other = generateKeyPairSync('ed25519');
     const otherVerify: PolicySignatureVerifier = (_k, payload, signature) => verify(null, payload, other.publicKey, signature);
     expect(caught(() => verifySignedPolicy(wire, otherVerify)).code).to.equal(ErrorCodes.SIGNATURE_INVALID);
+  });
+
+  describe('a document signed before compositeDevices existed', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const realVerify: PolicySignatureVerifier = (keyId, payload, signature) => keyId === 'old' && verify(null, payload, publicKey, signature);
+    /** Signed as the server signed it then: over the legacy payload, bytes fixed above. */
+    const legacy = { document: LEGACY_DOC, keyId: 'old', signature: base64Encode(sign(null, new TextEncoder().encode(LEGACY_PAYLOAD), privateKey)) };
+
+    it('still has the payload it was signed with', () => {
+      expect(new TextDecoder().decode(policySigningPayload(LEGACY_DOC))).to.equal(LEGACY_PAYLOAD);
+    });
+
+    it('verifies, and its parsed document reads as whole-device', () => {
+      expect(verifySignedPolicy(JSON.parse(JSON.stringify(legacy)), realVerify)).to.deep.equal({ ...LEGACY_DOC, compositeDevices: 'whole-device' });
+    });
+
+    it('verifies after the agent parsed the frame it came in (the parsed message keeps the field out)', () => {
+      const msg = parseServerMessage(encodeMessage({ v: 1, type: 'policy', body: { signed: legacy } }));
+      if (msg.type !== 'policy') throw new Error(`expected a policy message, got ${msg.type}`);
+      expect(Object.hasOwn(msg.body.signed.document, 'compositeDevices')).to.equal(false);
+      expect(verifySignedPolicy(JSON.parse(JSON.stringify(msg.body.signed)), realVerify).compositeDevices).to.equal('whole-device');
+    });
+
+    it('would stop verifying if the default were written into it (why it is only read as whole-device)', () => {
+      const filledIn = { ...legacy, document: { ...LEGACY_DOC, compositeDevices: 'whole-device' } };
+      expect(caught(() => verifySignedPolicy(filledIn, realVerify)).code).to.equal(ErrorCodes.SIGNATURE_INVALID);
+    });
+
+    it('a new document parsed from a frame keeps its compositeDevices', () => {
+      const signed = signPolicy(DOC, 'old', (payload) => sign(null, payload, privateKey));
+      const msg = parseServerMessage(encodeMessage({ v: 1, type: 'policy', body: { signed } }));
+      if (msg.type !== 'policy') throw new Error(`expected a policy message, got ${msg.type}`);
+      expect(msg.body.signed.document.compositeDevices).to.equal('per-interface');
+      expect(verifySignedPolicy(msg.body.signed, realVerify)).to.deep.equal(DOC);
+    });
   });
 
   it('refuses to sign with a signer that does not return 64 bytes', () => {

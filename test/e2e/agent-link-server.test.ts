@@ -6,7 +6,6 @@
  */
 import { expect } from 'chai';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileSpool } from '@portcullis/agent/dist/src/spool/file-spool.js';
@@ -15,46 +14,9 @@ import { ed25519Verifier } from '@portcullis/agent/dist/src/state/ed25519-verifi
 import { loadConfig } from '@portcullis/server/dist/src/config.js';
 import { startServer, type RunningServer } from '@portcullis/server/dist/src/main.js';
 import { verifySignedPolicy, type ServerMessage, type SignedPolicy } from '@portcullis/shared';
+import { call, until, type Reply } from './support/server-api.js';
 
 const ADMIN_PASSWORD = 'e2e-admin-password-123';
-
-interface Reply {
-  status: number;
-  json: any;
-}
-
-function call(base: string, ca: Buffer, method: string, path: string, body?: unknown, token?: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(
-      `${base}${path}`,
-      {
-        method,
-        ca,
-        headers: {
-          ...(data ? { 'content-type': 'application/json' } : {}),
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString('utf8')));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : null }));
-      },
-    );
-    req.on('error', reject);
-    req.end(data);
-  });
-}
-
-async function until(what: string, check: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('end to end: agent spool and link to the server over TLS', () => {
   let dir: string;

@@ -5,18 +5,22 @@ import {
   parseRule,
   prepareDevice,
   RuleSyntaxError,
-  type PreparedDevice,
+  type Device,
   type Rule,
   type Target,
   type TemporaryException,
 } from '@portcullis/shared';
 import type { UsbDeviceState } from '../platform/device-source.js';
-import type { DeviceDecision, PlanAction, PlanInput, PlanResult } from './plan-types.js';
+import { PER_INTERFACE, type DeviceDecision, type InterfaceDecision, type PlanAction, type PlanInput, type PlanResult } from './plan-types.js';
 
 export type * from './plan-types.js';
+export { PER_INTERFACE } from './plan-types.js';
 
 /** What a device is decided as, before the label and ordering are added. */
 type Verdict = Omit<DeviceDecision, 'name' | 'device' | 'label'>;
+
+/** The outcome of the exceptions and the rules for a device (or one interface type of it). */
+type Evaluation = Omit<Verdict, 'interfaces' | 'source'> & { readonly source: InterfaceDecision['source'] };
 
 /**
  * Decides what to do with every USB device and returns the steps, without touching anything:
@@ -32,7 +36,21 @@ type Verdict = Omit<DeviceDecision, 'name' | 'device' | 'label'>;
  * 4. the temporary exceptions active for this agent, in document order;
  * 5. the policy's rules, then its implicit target.
  *
- * Decisions are for the whole device: a composite device is authorized or not as one unit.
+ * Decisions are for the whole device, with one exception: under `compositeDevices:
+ * per-interface`, a device with two or more interfaces that steps 4–5 `block` has each distinct
+ * interface type evaluated alone (steps 4–5 for the device with `interfaces: [type]`), and if any
+ * type comes out `allow` the device is authorized with only those interfaces on
+ * (`authorize-interfaces`); otherwise the block stands. A whole-device `reject`, `allow` or
+ * `readonly` is never split, so a combination is kept out as a whole by rejecting it before the
+ * rules that allow its parts:
+ *
+ *     reject with-interface all-of { 03:*:* 08:*:* }
+ *     allow with-interface equals { 03:*:* }
+ *     block with-interface one-of { 08:*:* }
+ *
+ * A device remembered as PER_INTERFACE keeps that decision at `rescan` and is never deauthorized
+ * by it; its interface lists are evaluated again rather than trusted from memory.
+ *
  * Root hubs are never decided nor deauthorized; at startup the plan begins with `fail-closed` on
  * all of them so that devices arriving while the agent is down stay unauthorized.
  */
@@ -53,9 +71,18 @@ export function plan(input: PlanInput): PlanResult {
       label: classifyDevice({ ...state.device, deviceClass: state.deviceClass }).label,
       ...verdict,
     });
-    actions.push(...actionsFor(state, verdict.target, input.previous.get(state.name)));
+    actions.push(...actionsFor(state, verdict, input.previous.get(state.name)));
   }
   return { actions, decisions };
+}
+
+/**
+ * What the caller keeps in `previous` for a device once the plan's steps ran: PER_INTERFACE for
+ * a device decided per interface, else its target. Recording a per-interface device's target
+ * (`block`) instead would have the next rescan deauthorize it.
+ */
+export function rememberedTarget(decision: DeviceDecision): string {
+  return decision.interfaces !== null ? PER_INTERFACE : decision.target;
 }
 
 interface CompiledExceptions {
@@ -91,7 +118,9 @@ function decide(state: UsbDeviceState, input: PlanInput, exceptions: CompiledExc
 
   if (state.problem !== undefined) {
     if (input.phase === 'startup' || (input.phase === 'rescan' && remembered !== undefined)) {
-      return verdict(current, 'problem', `device facts unreadable (${state.problem}); a device present at startup is left as found`);
+      const left = verdict(current, 'problem', `device facts unreadable (${state.problem}); a device present at startup is left as found`);
+      // Left as found, it is still a per-interface device: an empty list keeps it remembered so.
+      return input.phase === 'rescan' && remembered === PER_INTERFACE ? { ...left, interfaces: [] } : left;
     }
     return verdict('reject', 'problem', `device facts unreadable (${state.problem}); rejected rather than matched on partial facts`);
   }
@@ -102,11 +131,25 @@ function decide(state: UsbDeviceState, input: PlanInput, exceptions: CompiledExc
     return verdict(target, 'present-devices', `present devices: ${present}`);
   }
 
+  if (input.phase === 'rescan' && remembered === PER_INTERFACE) {
+    return { ...verdict('block', 'previous', `already decided: ${PER_INTERFACE}`), interfaces: evaluateInterfaces(state.device, input, exceptions) };
+  }
+
   if (input.phase === 'rescan' && remembered !== undefined && isTarget(remembered)) {
     return verdict(remembered, 'previous', `already decided: ${remembered}`);
   }
 
-  const prepared: PreparedDevice = prepareDevice(state.device);
+  const whole = evaluate(state.device, input, exceptions);
+  if (whole.target === 'block' && input.policy.compositeDevices === 'per-interface' && (state.device.interfaces?.length ?? 0) >= 2) {
+    const interfaces = evaluateInterfaces(state.device, input, exceptions);
+    if (interfaces.some((i) => i.target === 'allow')) return { ...whole, reason: perInterfaceReason(interfaces), interfaces };
+  }
+  return { ...whole, interfaces: null };
+}
+
+/** The exceptions, then the rules and the implicit target, for one device. */
+function evaluate(device: Device, input: PlanInput, exceptions: CompiledExceptions): Evaluation {
+  const prepared = prepareDevice(device);
   const ctx = { now: input.now };
   const byException = exceptions.policy.decide(prepared, ctx);
   if (!byException.implicit && byException.ruleIndex !== null) {
@@ -137,16 +180,48 @@ function decide(state: UsbDeviceState, input: PlanInput, exceptions: CompiledExc
 }
 
 function verdict(target: Target, source: Verdict['source'], reason: string): Verdict {
-  return { target, source, line: null, rule: null, exceptionId: null, conditionsNotMet: [], reason };
+  return { target, source, line: null, rule: null, exceptionId: null, conditionsNotMet: [], reason, interfaces: null };
+}
+
+/** Each distinct interface type of the device (sorted), evaluated as if it were the only one. */
+function evaluateInterfaces(device: Device, input: PlanInput, exceptions: CompiledExceptions): InterfaceDecision[] {
+  const types = [...new Set((device.interfaces ?? []).map((t) => t.toLowerCase()))].sort();
+  return types.map((type) => {
+    const { target, source, line, rule, exceptionId, reason } = evaluate({ ...device, interfaces: [type] }, input, exceptions);
+    return { type, target, source, line, rule, exceptionId, reason };
+  });
+}
+
+const INTERFACE_OUTCOME: Readonly<Record<Target, string>> = {
+  allow: 'allowed',
+  block: 'blocked',
+  // Only allow turns an interface on; say so, since alone these words would suggest otherwise.
+  reject: 'off: reject',
+  readonly: 'off: readonly',
+};
+
+/** `per-interface: 03:01:01 allowed (rule at line 2); 08:06:50 blocked (rule at line 5)` */
+function perInterfaceReason(interfaces: readonly InterfaceDecision[]): string {
+  return `per-interface: ${interfaces.map((i) => `${i.type} ${INTERFACE_OUTCOME[i.target]} (${i.reason})`).join('; ')}`;
 }
 
 /**
- * The writes that bring a device to `target`. Read-only and reject leave no trace in
- * `authorized` alone, so for them the remembered target says whether the work was already done.
+ * The writes that bring a device to its verdict. Read-only, reject and per-interface leave no
+ * trace in `authorized` alone, so for them the remembered target says whether the work was
+ * already done.
  */
-function actionsFor(state: UsbDeviceState, target: Target, remembered: string | undefined): PlanAction[] {
+function actionsFor(state: UsbDeviceState, verdict: Verdict, remembered: string | undefined): PlanAction[] {
   const name = state.name;
-  switch (target) {
+  if (verdict.interfaces !== null) {
+    if (remembered === PER_INTERFACE && state.authorized) return [];
+    const allow = verdict.interfaces.filter((i) => i.target === 'allow').map((i) => i.type);
+    // Nothing to turn on (a remembered device whose allowed types no longer hold): leave it off,
+    // and never deauthorize a device remembered per interface.
+    if (allow.length === 0) return [];
+    const deny = verdict.interfaces.filter((i) => i.target !== 'allow').map((i) => i.type);
+    return [{ kind: 'authorize-interfaces', name, allow, deny }];
+  }
+  switch (verdict.target) {
     case 'allow':
       return state.authorized ? [] : [{ kind: 'authorize', name }];
     case 'block':

@@ -39,6 +39,8 @@ export interface LinkOptions {
   readonly logger: LinkLogger;
   /** Gets `policy` and `command` messages; the link itself handles welcome, ack and error. */
   readonly onMessage: (msg: ServerMessage) => void;
+  /** The server welcomed this connection: send what a fresh connection needs (inventory, devices). */
+  readonly onWelcome?: () => void;
   /** `events` frames sent and not yet acknowledged, at most (default 4). */
   readonly maxInFlight?: number;
   /** Allows a `ws://` address: tests against a local server only. */
@@ -118,6 +120,17 @@ export class ServerLink {
     });
   }
 
+  /**
+   * Sends one message that is not an event (applied, inventory, usb-devices, command-result):
+   * such messages are state, re-sent on the next connection, so they are not spooled. False when
+   * there is no open connection.
+   */
+  send(msg: AgentMessage): boolean {
+    const session = this.session;
+    if (!session || !session.welcomed) return false;
+    return this.sendOn(session, msg);
+  }
+
   /** The agent appended to the spool: send what is new. */
   notify(): void {
     void this.pump();
@@ -148,7 +161,7 @@ export class ServerLink {
     session.openedAt = this.options.clock();
     this.options.logger.info('server link connected', { url: this.url });
     session.heartbeat = setInterval(() => this.beat(session), this.options.heartbeatMs);
-    if (!this.send(session, { v: 1, type: 'hello', body: this.options.hello() })) return;
+    if (!this.sendOn(session, { v: 1, type: 'hello', body: this.options.hello() })) return;
     void this.pump();
   }
 
@@ -199,6 +212,11 @@ export class ServerLink {
       welcome: () => {
         session.welcomed = true;
         this.attempt = 0;
+        try {
+          this.options.onWelcome?.();
+        } catch (err) {
+          this.options.logger.warn('the agent failed to handle the welcome', { error: (err as Error).message });
+        }
       },
       ack: (m) => void this.acked(session, m.body.seq),
       policy: (m) => this.handOver(m),
@@ -258,13 +276,13 @@ export class ServerLink {
       const batch = pending.slice(0, eventsThatFit(pending));
       const last = batch[batch.length - 1];
       if (!last) return;
-      if (!this.send(session, { v: 1, type: 'events', body: { events: batch } })) return;
+      if (!this.sendOn(session, { v: 1, type: 'events', body: { events: batch } })) return;
       session.sentUpTo = last.seq;
       session.inFlight.push(last.seq);
     }
   }
 
-  private send(session: Session, msg: AgentMessage): boolean {
+  private sendOn(session: Session, msg: AgentMessage): boolean {
     if (session.ws.readyState !== WebSocket.OPEN) return false;
     session.ws.send(encodeMessage(msg));
     return true;

@@ -48,5 +48,7 @@ export type HotplugListener = (event: HotplugEvent) => void;
  */
 export interface DeviceSource {
   scan(): Promise<UsbDeviceState[]>;
+  /** One device now, or null when it is gone: what a consumer does on a hotplug event. */
+  readDevice(name: string): Promise<UsbDeviceState | null>;
   watch(listener: HotplugListener): Promise<() => Promise<void>>;
 }

@@ -17,6 +17,19 @@ export interface Enforcer {
    * the bus, so `name` may be the root hub (`usb1`) or any device on it (`1-2.3`).
    */
   interfaceDefault(name: string, authorized: boolean): Promise<void>;
+  /**
+   * The interfaces the device has now (present only while it is configured), each with its
+   * `cc:ss:pp` type, so per-interface authorization can pick them by type. Reads only.
+   */
+  listInterfaces(name: string): Promise<InterfaceState[]>;
+}
+
+export interface InterfaceState {
+  /** `1-2:1.0` */
+  readonly name: string;
+  /** `03:01:01` */
+  readonly type: string;
+  readonly authorized: boolean;
 }
 
 export const ENFORCEMENT_ERROR_CODE = ErrorCodes.ENFORCEMENT;

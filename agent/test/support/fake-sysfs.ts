@@ -66,6 +66,8 @@ export class FakeSysfs {
   private readonly devnums = new Map<number, number>();
   private kernel: NodeJS.Timeout | undefined;
   private settling: Promise<void> | undefined;
+  /** Plug, unplug and settle run one at a time, as the kernel's hub thread does them. */
+  private lock: Promise<unknown> = Promise.resolve();
 
   private constructor(readonly root: string) {}
 
@@ -88,7 +90,17 @@ export class FakeSysfs {
   }
 
   /** Plugs a device in; returns its name. The kernel's authorized_default decides its state. */
-  async plug(spec: PlugSpec): Promise<string> {
+  plug(spec: PlugSpec): Promise<string> {
+    return this.exclusive(() => this.plugNow(spec));
+  }
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.lock.then(work, work);
+    this.lock = next.catch(() => undefined);
+    return next;
+  }
+
+  private async plugNow(spec: PlugSpec): Promise<string> {
     const name = spec.port;
     const m = /^(\d+)-(\d+(?:\.\d+)*)$/.exec(name);
     if (m === null) throw new Error(`fake sysfs: bad port ${name}`);
@@ -154,7 +166,11 @@ export class FakeSysfs {
   }
 
   /** Pulls a device out (and whatever is behind it, if it is a hub). */
-  async unplug(name: string): Promise<void> {
+  unplug(name: string): Promise<void> {
+    return this.exclusive(() => this.unplugNow(name));
+  }
+
+  private async unplugNow(name: string): Promise<void> {
     const dev = this.devices.get(name);
     if (dev === undefined || dev.rootHub) throw new Error(`fake sysfs: ${name} is not a plugged device`);
     await this.deconfigure(dev);
@@ -165,7 +181,7 @@ export class FakeSysfs {
 
   /** Applies what the kernel would have done after the writes since the last settle. */
   settle(): Promise<void> {
-    this.settling ??= this.settleOnce().finally(() => (this.settling = undefined));
+    this.settling ??= this.exclusive(() => this.settleOnce()).finally(() => (this.settling = undefined));
     return this.settling;
   }
 
@@ -234,7 +250,7 @@ export class FakeSysfs {
       if (!this.devices.has(dev.name)) continue;
       const state = async (attr: string): Promise<string> => (await readFile(join(dev.dir, attr), 'latin1').catch(() => '')).trim();
       if (!dev.rootHub && (await state('remove')) === '1') {
-        await this.unplug(dev.name);
+        await this.unplugNow(dev.name);
         continue;
       }
       const authorized = await state('authorized');
@@ -325,7 +341,7 @@ export class FakeSysfs {
 
   private async deconfigure(dev: FakeDevice): Promise<void> {
     for (const child of [...this.devices.keys()].filter((n) => !n.startsWith('usb') && parentOf(n) === dev.name)) {
-      if (this.devices.has(child)) await this.unplug(child);
+      if (this.devices.has(child)) await this.unplugNow(child);
     }
     for (const entry of await readdir(dev.dir)) {
       if (!entry.includes(':')) continue;

@@ -2,6 +2,7 @@ export {
   POLICY_SCHEMA,
   POLICY_LIMITS,
   PRESENT_DEVICE_POLICIES,
+  COMPOSITE_DEVICE_MODES,
   PORT_CLASSES,
   PORT_ACTIONS,
   PolicyInvalidError,
@@ -10,6 +11,7 @@ export {
   type PolicyDocument,
   type PolicyError,
   type PresentDevicePolicy,
+  type CompositeDeviceMode,
   type PortClass,
   type PortAction,
   type PortPolicy,
@@ -19,6 +21,7 @@ export {
   DEFAULT_IMPLICIT_TARGET,
   DEFAULT_PORT_POLICY,
   DEFAULT_PRESENT_DEVICES,
+  DEFAULT_COMPOSITE_DEVICES,
   buildPolicyDocument,
   validatePolicyInput,
   type NormalizedPolicyInput,
@@ -36,6 +39,7 @@ export {
   type PolicySignatureVerifier,
   type PolicySigner,
   type SignedPolicy,
+  type SignedPolicyDocument,
 } from './policy-signing.js';
 export { STARTER_POLICY_INPUT, STARTER_POLICY_RULES } from './starter-policy.js';
 export { canonicalJson } from './canonical-json.js';

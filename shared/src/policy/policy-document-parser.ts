@@ -1,19 +1,31 @@
 import { readTimestamp } from './iso-timestamp.js';
 import { NAME_TEXT, readExceptions, readPorts, readPresentDevices, readRuleText, readTarget } from './policy-fields.js';
-import { POLICY_SCHEMA, PolicyInvalidError, type PolicyDocument, type PortPolicy } from './policy-model.js';
-import { Issues, field, isPlainObject, own, readInteger, readObject, readText } from './shape-checks.js';
+import {
+  COMPOSITE_DEVICE_MODES,
+  POLICY_SCHEMA,
+  PolicyInvalidError,
+  type CompositeDeviceMode,
+  type PolicyDocument,
+  type PortPolicy,
+} from './policy-model.js';
+import { Issues, field, isPlainObject, own, readEnum, readInteger, readObject, readText } from './shape-checks.js';
 
 /**
  * Strict validation of a policy document from outside the process — the agent's cache file, the
  * `document` of a signed policy, a row read back from the store:
  *
  *     {"schema":1,"group":"default","version":7,"rules":"allow id 1d6b:*\n…","implicitTarget":"block",
- *      "presentDevices":"apply-policy","ports":{"serial":"block","parallel":"block","bluetooth":"allow",
- *      "optical":"readonly"},"exceptions":[],"createdAt":"2026-11-25T10:00:00Z","createdBy":"admin"}
+ *      "presentDevices":"apply-policy","compositeDevices":"whole-device","ports":{"serial":"block",
+ *      "parallel":"block","bluetooth":"allow","optical":"readonly"},"exceptions":[],
+ *      "createdAt":"2026-11-25T10:00:00Z","createdBy":"admin"}
  *
  * Every field is required and no other field is allowed: a document is produced by a program,
- * and a field this build does not know means a schema it does not speak. The rule text and every
- * exception rule must parse. Throws PolicyInvalidError listing every problem.
+ * and a field this build does not know means a schema it does not speak. The one exception is
+ * `compositeDevices`: documents signed before it existed sit in stores and agent caches, and a
+ * signature covers the document as it was signed, so the field cannot be added to them. Such a
+ * document is read as `whole-device`, the behaviour it was signed under; a present but wrong value
+ * is an error like any other. The rule text and every exception rule must parse. Throws
+ * PolicyInvalidError listing every problem.
  */
 export function parsePolicyDocument(value: unknown): PolicyDocument {
   const issues = new Issues();
@@ -29,11 +41,20 @@ export const POLICY_DOCUMENT_FIELDS = [
   'rules',
   'implicitTarget',
   'presentDevices',
+  'compositeDevices',
   'ports',
   'exceptions',
   'createdAt',
   'createdBy',
 ] as const;
+
+/** Fields added after documents were first signed; a document without one reads as its default. */
+const LATER_FIELDS: ReadonlySet<string> = new Set(['compositeDevices']);
+const REQUIRED_FIELDS = POLICY_DOCUMENT_FIELDS.filter((f) => !LATER_FIELDS.has(f));
+const OPTIONAL_FIELDS = POLICY_DOCUMENT_FIELDS.filter((f) => LATER_FIELDS.has(f));
+
+/** What a document signed before `compositeDevices` existed was enforced with. */
+const COMPOSITE_DEVICES_BEFORE_THE_FIELD: CompositeDeviceMode = 'whole-device';
 
 /** parsePolicyDocument for a document nested in something else (a message), reporting under `path`. */
 export function readPolicyDocument(value: unknown, path: string, issues: Issues): PolicyDocument | undefined {
@@ -48,7 +69,7 @@ export function readPolicyDocument(value: unknown, path: string, issues: Issues)
     );
     return undefined;
   }
-  const obj = readObject(value, path, issues, { what: 'a policy document', required: POLICY_DOCUMENT_FIELDS });
+  const obj = readObject(value, path, issues, { what: 'a policy document', required: REQUIRED_FIELDS, optional: OPTIONAL_FIELDS });
   if (!obj) return undefined;
   const at = (key: string): string => field(path, key);
   const group = readText(own(obj, 'group'), at('group'), issues, NAME_TEXT);
@@ -56,15 +77,18 @@ export function readPolicyDocument(value: unknown, path: string, issues: Issues)
   const rules = readRuleText(own(obj, 'rules'), at('rules'), issues);
   const implicitTarget = readTarget(own(obj, 'implicitTarget'), at('implicitTarget'), issues);
   const presentDevices = readPresentDevices(own(obj, 'presentDevices'), at('presentDevices'), issues);
+  const compositeDevices = Object.hasOwn(obj, 'compositeDevices')
+    ? readEnum(obj.compositeDevices, at('compositeDevices'), issues, COMPOSITE_DEVICE_MODES)
+    : COMPOSITE_DEVICES_BEFORE_THE_FIELD;
   const ports = readPorts(own(obj, 'ports'), at('ports'), issues, 'complete') as PortPolicy | undefined;
   const exceptions = readExceptions(own(obj, 'exceptions'), at('exceptions'), issues);
   const createdAt = readTimestamp(own(obj, 'createdAt'), at('createdAt'), issues);
   const createdBy = readText(own(obj, 'createdBy'), at('createdBy'), issues, NAME_TEXT);
   if (
     group === undefined || version === undefined || rules === undefined || implicitTarget === undefined ||
-    presentDevices === undefined || ports === undefined || exceptions === undefined ||
+    presentDevices === undefined || compositeDevices === undefined || ports === undefined || exceptions === undefined ||
     createdAt === undefined || createdBy === undefined ||
-    Object.keys(obj).length !== POLICY_DOCUMENT_FIELDS.length
+    Object.keys(obj).length !== REQUIRED_FIELDS.length + OPTIONAL_FIELDS.filter((f) => Object.hasOwn(obj, f)).length
   ) {
     return undefined;
   }
@@ -75,6 +99,7 @@ export function readPolicyDocument(value: unknown, path: string, issues: Issues)
     rules,
     implicitTarget,
     presentDevices,
+    compositeDevices,
     ports: { serial: ports.serial, parallel: ports.parallel, bluetooth: ports.bluetooth, optical: ports.optical },
     exceptions,
     createdAt,

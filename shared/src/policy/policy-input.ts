@@ -5,15 +5,17 @@ import { readPolicyDocument } from './policy-document-parser.js';
 import {
   POLICY_LIMITS,
   POLICY_SCHEMA,
+  COMPOSITE_DEVICE_MODES,
   PORT_CLASSES,
   PolicyInvalidError,
+  type CompositeDeviceMode,
   type PolicyDocument,
   type PolicyError,
   type PortPolicy,
   type PresentDevicePolicy,
   type TemporaryException,
 } from './policy-model.js';
-import { Issues, own, readObject, utf8Length } from './shape-checks.js';
+import { Issues, own, readEnum, readObject, utf8Length } from './shape-checks.js';
 
 /**
  * What an admin PUTs for a group; everything but the rules has a safe default:
@@ -24,6 +26,7 @@ export interface PolicyInput {
   readonly rules: string;
   readonly implicitTarget?: Target;
   readonly presentDevices?: PresentDevicePolicy;
+  readonly compositeDevices?: CompositeDeviceMode;
   readonly ports?: Partial<PortPolicy>;
   readonly exceptions?: readonly TemporaryException[];
 }
@@ -33,6 +36,7 @@ export interface NormalizedPolicyInput {
   readonly rules: string;
   readonly implicitTarget: Target;
   readonly presentDevices: PresentDevicePolicy;
+  readonly compositeDevices: CompositeDeviceMode;
   readonly ports: PortPolicy;
   readonly exceptions: readonly TemporaryException[];
 }
@@ -45,8 +49,10 @@ export type PolicyInputValidation =
 export const DEFAULT_PORT_POLICY: PortPolicy = Object.freeze({ serial: 'block', parallel: 'block', bluetooth: 'block', optical: 'block' });
 export const DEFAULT_IMPLICIT_TARGET: Target = 'block';
 export const DEFAULT_PRESENT_DEVICES: PresentDevicePolicy = 'apply-policy';
+/** USBGuard's behaviour: a composite device is decided as one unit. */
+export const DEFAULT_COMPOSITE_DEVICES: CompositeDeviceMode = 'whole-device';
 
-const INPUT_FIELDS = ['rules', 'implicitTarget', 'presentDevices', 'ports', 'exceptions'] as const;
+const INPUT_FIELDS = ['rules', 'implicitTarget', 'presentDevices', 'compositeDevices', 'ports', 'exceptions'] as const;
 const SERVER_FIELDS: ReadonlySet<string> = new Set(['schema', 'group', 'version', 'createdAt', 'createdBy']);
 
 /**
@@ -77,11 +83,14 @@ export function validatePolicyInput(value: unknown): PolicyInputValidation {
   const presentDevices = given('presentDevices')
     ? readPresentDevices(obj.presentDevices, 'presentDevices', issues)
     : DEFAULT_PRESENT_DEVICES;
+  const compositeDevices = given('compositeDevices')
+    ? readEnum(obj.compositeDevices, 'compositeDevices', issues, COMPOSITE_DEVICE_MODES)
+    : DEFAULT_COMPOSITE_DEVICES;
   const ports = given('ports') ? readPorts(obj.ports, 'ports', issues, 'partial') : {};
   const exceptions = given('exceptions') ? readExceptions(obj.exceptions, 'exceptions', issues) : [];
   if (
     !issues.empty || rules === undefined || implicitTarget === undefined || presentDevices === undefined ||
-    ports === undefined || exceptions === undefined
+    compositeDevices === undefined || ports === undefined || exceptions === undefined
   ) {
     return { ok: false, errors: issues.list };
   }
@@ -89,6 +98,7 @@ export function validatePolicyInput(value: unknown): PolicyInputValidation {
     rules,
     implicitTarget,
     presentDevices,
+    compositeDevices,
     ports: Object.fromEntries(PORT_CLASSES.map((p) => [p, ports[p] ?? DEFAULT_PORT_POLICY[p]])) as unknown as PortPolicy,
     exceptions,
   };
@@ -122,6 +132,7 @@ export function buildPolicyDocument(input: NormalizedPolicyInput, meta: PolicyMe
     rules: input.rules,
     implicitTarget: input.implicitTarget,
     presentDevices: input.presentDevices,
+    compositeDevices: input.compositeDevices,
     ports: input.ports,
     exceptions: input.exceptions,
     createdAt: meta.createdAt,

@@ -19,6 +19,11 @@ export interface PolicyDocument {
   /** Applies when no rule matches. */
   readonly implicitTarget: Target;
   readonly presentDevices: PresentDevicePolicy;
+  /**
+   * How a `block` of a composite device is enforced. Documents signed before this field existed
+   * lack it; the parser reads them as `whole-device` (see policy-document-parser.ts).
+   */
+  readonly compositeDevices: CompositeDeviceMode;
   readonly ports: PortPolicy;
   readonly exceptions: readonly TemporaryException[];
   readonly createdAt: string;
@@ -34,6 +39,25 @@ export const POLICY_SCHEMA = 1;
  */
 export const PRESENT_DEVICE_POLICIES = ['apply-policy', 'allow', 'block', 'keep'] as const;
 export type PresentDevicePolicy = (typeof PRESENT_DEVICE_POLICIES)[number];
+
+/**
+ * How a composite device (several interfaces: a keyboard+storage gadget, a headset with a
+ * vendor interface) is decided when the exceptions and rules `block` it as a whole:
+ *  - `whole-device` (USBGuard's behaviour, the default): the device stays off, every interface;
+ *  - `per-interface`: each distinct interface type (`cc:ss:pp`) is evaluated alone, through the
+ *    exceptions and then the rules, and the device is authorized with only the types that come
+ *    out `allow` switched on (a gadget's keyboard works, its storage stays off). When no type is
+ *    allowed the whole-device block stands.
+ * Only `block` is split: a whole-device `reject`, `allow` or `readonly` applies to the device as
+ * one unit. So an admin who wants a combination kept out altogether, whichever halves are
+ * allowed alone, rejects it before the rules that allow its parts:
+ *
+ *     reject with-interface all-of { 03:*:* 08:*:* }
+ *     allow with-interface equals { 03:*:* }
+ *     block with-interface one-of { 08:*:* }
+ */
+export const COMPOSITE_DEVICE_MODES = ['whole-device', 'per-interface'] as const;
+export type CompositeDeviceMode = (typeof COMPOSITE_DEVICE_MODES)[number];
 
 /** The non-USB port classes the agent controls. */
 export const PORT_CLASSES = ['serial', 'parallel', 'bluetooth', 'optical'] as const;

@@ -15,12 +15,20 @@ import { Issues, field, isPlainObject, kindOf, readObject, readText } from './sh
  * agent (node:crypto); this module fixes the bytes signed and the checks around them.
  */
 export interface SignedPolicy {
-  readonly document: PolicyDocument;
+  /** As signed: never enforce from here, enforce what verifySignedPolicy returns. */
+  readonly document: SignedPolicyDocument;
   /** Names the server key that signed, so keys can be rotated while agents trust old and new. */
   readonly keyId: string;
   /** Standard base64 of the 64-byte Ed25519 signature. */
   readonly signature: string;
 }
+
+/**
+ * A document in its signed form. One signed before `compositeDevices` existed lacks the field,
+ * and must keep lacking it: the signature is over the document as it was signed. The parsed
+ * PolicyDocument (verifySignedPolicy's result) holds the value it is read as.
+ */
+export type SignedPolicyDocument = Omit<PolicyDocument, 'compositeDevices'> & Partial<Pick<PolicyDocument, 'compositeDevices'>>;
 
 /**
  * Prefixed to the canonical JSON before signing: a signature over a policy can never be passed
@@ -39,7 +47,7 @@ export type PolicySignatureVerifier = (keyId: string, payload: Uint8Array, signa
 export type PolicySigner = (payload: Uint8Array) => Uint8Array;
 
 /** UTF-8 of `"portcullis-policy-v1\n" + canonicalJson(doc)`: the exact bytes signed and verified. */
-export function policySigningPayload(doc: PolicyDocument): Uint8Array {
+export function policySigningPayload(doc: SignedPolicyDocument): Uint8Array {
   return signingPayload(doc);
 }
 
@@ -90,7 +98,10 @@ export function verifySignedPolicy(signed: unknown, verify: PolicySignatureVerif
 
 /**
  * The shape of a signed policy without checking the signature: what a message parser can check.
- * The document is validated in full; the signature is decoded and its length checked.
+ * The document is validated in full; the signature is decoded and its length checked. The
+ * document returned is the validated copy with exactly the fields received, so that handing the
+ * result to verifySignedPolicy checks the bytes that were signed: a document signed before
+ * `compositeDevices` existed comes back without it, not with the default the parser reads.
  */
 export function readSignedPolicy(value: unknown, path: string, issues: Issues): SignedPolicy | undefined {
   const obj = readObject(value, path, issues, { what: 'a signed policy', required: ['document', 'keyId', 'signature'] });
@@ -99,7 +110,14 @@ export function readSignedPolicy(value: unknown, path: string, issues: Issues): 
   const signature = readSignatureText(obj.signature, field(path, 'signature'), issues);
   const document = readPolicyDocument(obj.document, field(path, 'document'), issues);
   if (keyId === undefined || signature === undefined || document === undefined || Object.keys(obj).length !== 3) return undefined;
-  return { document, keyId, signature };
+  return { document: asSigned(document, obj.document), keyId, signature };
+}
+
+/** The parsed document without the later fields the received one (already validated) lacked. */
+function asSigned(parsed: PolicyDocument, received: unknown): SignedPolicyDocument {
+  if (isPlainObject(received) && Object.hasOwn(received, 'compositeDevices')) return parsed;
+  const { compositeDevices: _readAs, ...signed } = parsed;
+  return signed;
 }
 
 function readSignatureText(value: unknown, path: string, issues: Issues): string | undefined {

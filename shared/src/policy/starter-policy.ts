@@ -50,6 +50,7 @@ export const STARTER_POLICY_INPUT: NormalizedPolicyInput = Object.freeze({
   rules: STARTER_POLICY_RULES,
   implicitTarget: 'block',
   presentDevices: 'apply-policy',
+  compositeDevices: 'whole-device',
   ports: DEFAULT_PORT_POLICY,
   exceptions: Object.freeze([]),
 });

@@ -76,6 +76,8 @@ export class BlockDeviceReadOnly {
     if (!BLOCK_NAME.test(dev)) throw new EnforcementError(JSON.stringify(dev), 'not a block device name', { reason: 'invalid-name' });
     const node = join(this.devRoot, dev);
     const roFile = join(this.sysfsRoot, 'class', 'block', dev, 'ro');
+    // Already read-only (a rescan checking again): no process to start.
+    if ((await readFile(roFile, 'latin1').catch(() => '')).trim() === '1') return;
     try {
       await this.run(this.blockdev, ['--setro', node]);
     } catch (err) {

@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
-import { lstat, open, readFile } from 'node:fs/promises';
+import { lstat, open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EnforcementError, type Enforcer } from '../enforcer.js';
+import { EnforcementError, type Enforcer, type InterfaceState } from '../enforcer.js';
 import { busOf, isDeviceName, isInterfaceName, isRootHubName } from './sysfs-names.js';
 
 export interface SysfsEnforcerOptions {
@@ -81,6 +81,37 @@ export class SysfsEnforcer implements Enforcer {
   interfaceDefault(name: string, authorized: boolean): Promise<void> {
     if (!isDeviceName(name) && !isInterfaceName(name)) return Promise.reject(invalidName(name, 'a USB device or root hub'));
     return this.writeAndVerify(this.path(`usb${busOf(name)}`, 'interface_authorized_default'), authorized ? '1' : '0');
+  }
+
+  /**
+   * Interface folders sit in the device's folder, named `<device>:<config>.<interface>`, each with
+   * `bInterfaceClass` `bInterfaceSubClass` `bInterfaceProtocol` (two hex digits) and `authorized`.
+   */
+  async listInterfaces(name: string): Promise<InterfaceState[]> {
+    if (!isDeviceName(name)) throw invalidName(name, 'a USB device');
+    const dir = join(this.sysfsRoot, 'bus', 'usb', 'devices', name);
+    let entries: string[];
+    try {
+      entries = await readdir(dir);
+    } catch (err) {
+      const gone = (err as { code?: unknown }).code === 'ENOENT';
+      throw new EnforcementError(dir, `cannot list interfaces: ${describe(err)}`, { cause: err, reason: gone ? 'gone' : 'refused' });
+    }
+    const found: InterfaceState[] = [];
+    for (const entry of entries.filter((e) => isInterfaceName(e) && e.startsWith(`${name}:`)).sort()) {
+      // Read through bus/usb/devices, the path the writes use: an interface whose link is not
+      // there yet is still being added.
+      const attr = async (a: string): Promise<string> => (await readFile(this.path(entry, a), 'latin1')).trim().toLowerCase();
+      try {
+        const [cls, sub, proto, authorized] = await Promise.all(['bInterfaceClass', 'bInterfaceSubClass', 'bInterfaceProtocol', 'authorized'].map(attr));
+        if (![cls, sub, proto].every((v) => /^[0-9a-f]{2}$/.test(v ?? ''))) continue;
+        found.push({ name: entry, type: `${cls}:${sub}:${proto}`, authorized: authorized === '1' });
+      } catch (err) {
+        // An interface that vanished while being read belongs to a device going away.
+        if ((err as { code?: unknown }).code !== 'ENOENT') throw err;
+      }
+    }
+    return found;
   }
 
   private setDevice(name: string, value: '0' | '1'): Promise<void> {

@@ -32,6 +32,7 @@ const policyBody = {
     rules: { type: 'string', description: 'USBGuard rule text' },
     implicitTarget: { type: 'string', enum: ['allow', 'block', 'reject', 'readonly'] },
     presentDevices: { type: 'string', enum: ['apply-policy', 'allow', 'block', 'keep'] },
+    compositeDevices: { type: 'string', enum: ['whole-device', 'per-interface'], description: 'per-interface: a blocked composite device keeps its allowed interfaces on' },
     ports: { type: 'object' },
     exceptions: { type: 'array' },
   },
