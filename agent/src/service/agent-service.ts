@@ -278,6 +278,7 @@ export class AgentService {
     const last = spooled[spooled.length - 1];
     if (last !== undefined) this.lastEvent = { seq: last.seq, type: last.type, at: last.occurredAt };
     this.link?.notify();
+    this.devicesChanged();
   }
 
   private hello(): HelloBody {
@@ -388,13 +389,14 @@ export class AgentService {
     }
   }
 
-  /** Device lists change in bursts (a hub with four devices); one message per burst. */
+  /** Device lists change in bursts (a hub with four devices); one message and one status write per burst. */
   private devicesChanged(): void {
-    if (this.link === null || this.devicesTimer !== undefined) return;
+    if (!this.running || this.devicesTimer !== undefined) return;
     this.devicesTimer = setTimeout(() => {
       this.devicesTimer = undefined;
       this.sendDevices();
-    }, 500);
+      void this.writeStatus();
+    }, 250);
   }
 
   private sendDevices(): void {

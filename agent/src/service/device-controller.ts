@@ -160,6 +160,9 @@ export class DeviceController {
       if (arrived) events.push(deviceConnectedEvent(state, at));
       if (arrived || acted.has(decision.name)) {
         events.push(deviceDecisionEvent(decision, state, outcome, { policy: policyRef(policy), phase, at }));
+        if (outcome.ok) {
+          this.options.logger.info(`device ${decision.target}`, { device: decision.name, id: state.device.id, label: decision.label, reason: decision.reason, phase });
+        }
       }
       if (!outcome.ok) this.options.logger.warn('enforcement failed', { device: decision.name, target: decision.target, error: outcome.error });
     }
