@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { constants, readFileSync } from 'node:fs';
 import { lstat, open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnforcementError, type Enforcer, type InterfaceState } from '../enforcer.js';
@@ -133,7 +133,9 @@ export class SysfsEnforcer implements Enforcer {
     }
     let now: string;
     try {
-      now = (await readFile(file, 'latin1')).trim();
+      // The read-back is synchronous: an attribute read is served from kernel memory in
+      // microseconds, and the decision's latency should not wait on four thread-pool round trips.
+      now = readFileSync(file, 'latin1').trim();
     } catch (err) {
       throw new EnforcementError(file, `cannot read back after writing ${value}: ${describe(err)}`, { cause: err, reason: 'not-applied' });
     }
