@@ -79,8 +79,11 @@ describe('break-glass', () => {
       expect(existsSync(join(state, BREAK_GLASS_FILE))).to.equal(false);
       await breakGlassCommand(['--reason', 'x', '--state', state, '--sysfs-root', fake.root], io().io);
       expect(existsSync(join(state, BREAK_GLASS_FILE))).to.equal(true);
+      // Ending moves the end to now and keeps the file, so a service that was down still reports it.
       expect(await breakGlassCommand(['--end', '--state', state], io().io)).to.equal(0);
-      expect(existsSync(join(state, BREAK_GLASS_FILE))).to.equal(false);
+      const ended = await readBreakGlass(state);
+      expect(ended).to.not.equal(null);
+      expect(breakGlassActive(ended, new Date(Date.now() + 1))).to.equal(false);
     });
   });
 
@@ -114,6 +117,27 @@ describe('break-glass', () => {
   });
 
   describe('in the service', () => {
+    it('reports a break-glass made and ended while the service was down, once, when it starts', async () => {
+      const made = Date.now() - 3_600_000;
+      const h2 = await startHarness({
+        before: async ({ stateDir }) => {
+          await writeFile(
+            join(stateDir, BREAK_GLASS_FILE),
+            JSON.stringify({ reason: 'weekend lock-out', by: 'bob', createdAt: new Date(made).toISOString(), until: new Date(made + 600_000).toISOString() }),
+            { mode: 0o600 },
+          );
+        },
+      });
+      try {
+        const used = (await h2.events()).filter((e) => e.type === 'agent.break-glass');
+        expect(used).to.have.length(1);
+        expect(used[0]?.data).to.deep.include({ by: 'bob', reason: 'weekend lock-out', active: false });
+        expect(h2.service.policyInForce.exceptions).to.deep.equal([]);
+      } finally {
+        await h2.cleanup();
+      }
+    });
+
     let h: Harness | undefined;
 
     afterEach(async () => {
@@ -143,14 +167,16 @@ describe('break-glass', () => {
       const events = await h.events();
       const used = events.find((e) => e.type === 'agent.break-glass');
       expect(used?.severity).to.equal('high');
-      expect(used?.data).to.deep.include({ by: 'alice', reason: 'locked out', resumed: false });
+      expect(used?.data).to.deep.include({ by: 'alice', reason: 'locked out', active: true });
       const allowed = events.find((e) => e.type === 'device.allowed' && e.data.name === '1-1');
       expect(allowed?.data.decision).to.deep.include({ source: 'exception', exceptionId: 'break-glass' });
       expect(await h.fake.readAttr('1-2', 'authorized')).to.equal('0');
 
-      await rm(join(h.stateDir, BREAK_GLASS_FILE));
+      expect(await breakGlassCommand(['--end', '--state', h.stateDir], io().io)).to.equal(0);
       await waitFor('the keyboard blocked again', async () => (await h!.fake.readAttr('1-1', 'authorized')) === '0');
-      expect((await h.events()).some((e) => e.type === 'agent.break-glass-ended')).to.equal(true);
+      const after = await h.events();
+      expect(after.some((e) => e.type === 'agent.break-glass-ended')).to.equal(true);
+      expect(after.filter((e) => e.type === 'agent.break-glass'), 'reported once').to.have.length(1);
       expect(JSON.parse(await readFile(join(h.stateDir, 'policy.json'), 'utf8')).document.exceptions).to.deep.equal([]);
     });
   });

@@ -163,6 +163,47 @@ describe('agent service (fake sysfs, fake link)', () => {
     expect(await eventsOf(h, 'device.blocked')).to.have.length(1);
   });
 
+  it('reports nothing for devices a new policy leaves as they were, and once for a device it cannot reject', async function () {
+    this.timeout(20_000);
+    h = await startHarness();
+    const link = h.link();
+    link.welcome();
+    await h.fake.plug({ port: '1-1', ...KEYBOARD });
+    await h.fake.plug({ port: '1-2', ...FLASH });
+    await waitFor('both decided', async () => (await eventsOf(h!, 'device.connected')).length === 2);
+    const before = (await h.events()).length;
+    // Same decisions under version 2: only policy.applied is new.
+    link.deliver({ v: 1, type: 'policy', body: { signed: h.signer.policy(KEYBOARDS_ONLY, { version: 2 }) } });
+    await waitFor('version 2 applied', async () => (await eventsOf(h!, 'policy.applied')).length === 1);
+    expect((await h.events()).slice(before).map((e) => e.type)).to.deep.equal(['policy.applied']);
+
+    // The keyboard's `remove` stops taking writes; version 3 rejects keyboards. The failure is
+    // reported once, not again on every rescan that retries it.
+    await h.fake.refuseWrites('1-1', 'remove');
+    link.deliver({ v: 1, type: 'policy', body: { signed: h.signer.policy({ rules: 'reject with-interface one-of { 03:*:* }', implicitTarget: 'block' }, { version: 3 }) } });
+    await waitFor('version 3 applied', async () => (await eventsOf(h!, 'policy.applied')).length === 2, 8000);
+    await new Promise((r) => setTimeout(r, 2600));
+    const failures = (await eventsOf(h, 'device.rejected')).filter((e) => e.data.name === '1-1');
+    expect(failures).to.have.length(1);
+    expect(failures[0]).to.deep.include({ severity: 'high' });
+    expect(failures[0]!.data).to.deep.include({ enforced: false });
+  });
+
+  it('does not take an older policy of a group it was moved back to (replay across a move)', async () => {
+    h = await startHarness();
+    const link = h.link();
+    link.welcome();
+    const oldDefault = h.signer.policy(STORAGE_OK, { version: 2 });
+    link.deliver({ v: 1, type: 'policy', body: { signed: h.signer.policy(KEYBOARDS_ONLY, { version: 4 }) } });
+    await waitFor('default v4', () => h!.service.policyInForce.version === 4);
+    link.deliver({ v: 1, type: 'policy', body: { signed: h.signer.policy(KEYBOARDS_ONLY, { group: 'finance', version: 1 }) } });
+    await waitFor('finance v1', () => h!.service.policyInForce.group === 'finance');
+    link.deliver({ v: 1, type: 'policy', body: { signed: oldDefault } });
+    await waitFor('the replay refused', async () => (await eventsOf(h!, 'policy.refused')).length === 1);
+    expect(String((await eventsOf(h, 'policy.refused'))[0]!.data.reason)).to.match(/older/);
+    expect(h.service.policyInForce.group).to.equal('finance');
+  });
+
   it('runs unenrolled on the built-in policy with no link, and still reports status', async () => {
     h = await startHarness({ enrolled: false });
     expect(() => h!.link()).to.throw(/no link/);

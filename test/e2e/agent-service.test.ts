@@ -231,15 +231,20 @@ describe('end to end: the agent service enforces on a fake sysfs tree and report
     for (const name of plugged) {
       if (await fake.exists(name)) await until(`${name} decided after the restart`, async () => (await fake.readAttr(name, 'authorized')) === '1');
     }
+    // Drained: the agent has nothing waiting and the server holds its last seq. Both are read in
+    // the same look, since the agent keeps producing events (rescans, the status of devices).
+    let events: any[] = [];
+    let lastSeq = -1;
     await until('the spool to drain', async () => {
       const s = await readStatusFile(stateDir);
-      return s !== null && s.connected && s.spool.depth === 0 && s.spool.lastSeq > 0;
+      if (s === null || !s.connected || s.spool.depth !== 0 || s.spool.lastSeq === 0) return false;
+      events = await agentEvents(url(), ca, admin, agentId);
+      lastSeq = s.spool.lastSeq;
+      return events.length > 0 && events[events.length - 1].seq === lastSeq;
     }, 60_000);
-    const status = await readStatusFile(stateDir);
-    const events = await agentEvents(url(), ca, admin, agentId);
     const seqs = events.map((e) => e.seq);
     expect(new Set(seqs).size, 'no duplicates').to.equal(seqs.length);
-    expect(seqs, 'every seq from 1 to the last, none lost').to.deep.equal(Array.from({ length: status?.spool.lastSeq ?? -1 }, (_, i) => i + 1));
+    expect(seqs, 'every seq from 1 to the last, none lost').to.deep.equal(Array.from({ length: lastSeq }, (_, i) => i + 1));
     expect(events.filter((e) => e.type === 'events.dropped')).to.deep.equal([]);
     expect(events.filter((e) => e.type === 'agent.started').length).to.be.greaterThanOrEqual(6);
   });

@@ -1,13 +1,13 @@
-import { rm } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CompiledPolicy, parseRule, prepareDevice, type Device } from '@portcullis/shared';
 import type { UsbDeviceState } from '../platform/device-source.js';
 import { SysfsDeviceSource } from '../platform/linux/sysfs-device-source.js';
 import { SysfsEnforcer } from '../platform/linux/sysfs-enforcer.js';
-import { BREAK_GLASS_FILE, BREAK_GLASS_RULE, MAX_BREAK_GLASS_MINUTES, writeBreakGlass } from '../state/break-glass-file.js';
-import { defaultStateDir } from '../state/status-file.js';
+import { BREAK_GLASS_RULE, MAX_BREAK_GLASS_MINUTES, endBreakGlass, writeBreakGlass } from '../state/break-glass-file.js';
+import { defaultStateDir, readStatus } from '../state/status-file.js';
+import { isProcessAlive, isRunning } from './status-command.js';
 import { withUsageErrors } from './args.js';
 import { CommandError, Exit, type CommandIo } from './io.js';
 
@@ -32,6 +32,8 @@ reason and the local user. Needs root: the state folder is root's.
 export interface BreakGlassDeps {
   readonly now?: () => Date;
   readonly user?: () => string;
+  /** How long to let a running service allow the devices before doing it here (default 3 s). */
+  readonly serviceWaitMs?: number;
 }
 
 /** The same test the service's break-glass exception applies. */
@@ -69,8 +71,10 @@ export async function breakGlassCommand(argv: readonly string[], io: CommandIo, 
   }
   const stateDir = resolve(values.state ?? defaultStateDir());
   if (values.end) {
-    await rm(join(stateDir, BREAK_GLASS_FILE), { force: true });
-    io.stdout('break-glass ended; the agent applies the policy again at its next rescan\n');
+    const ended = await endBreakGlass(stateDir, (deps.now ?? (() => new Date()))()).catch((err: unknown) => {
+      throw new CommandError(`break-glass: ${(err as Error).message}`, Exit.BAD_INPUT);
+    });
+    io.stdout(ended ? 'break-glass ended; the agent applies the policy again\n' : 'no break-glass in force\n');
     return Exit.OK;
   }
   const reason = values.reason?.trim() ?? '';
@@ -87,14 +91,29 @@ export async function breakGlassCommand(argv: readonly string[], io: CommandIo, 
     throw new CommandError(`break-glass: cannot write to ${stateDir}: ${(err as Error).message} (run as root)`, Exit.BAD_INPUT);
   }
 
-  // Authorize at once, without waiting for the service (which may be the thing that is stuck).
+  // A running service sees the file at once and allows the devices itself (so its remembered
+  // decisions agree); whatever is still off after a moment is authorized here, since the service
+  // may be the thing that is stuck.
   const sysfsRoot = resolve(values['sysfs-root'] ?? '/sys');
-  const devices: UsbDeviceState[] = await new SysfsDeviceSource(sysfsRoot, { hotplug: 'poll' }).scan().catch((err: unknown) => {
-    throw new CommandError(`break-glass: cannot read USB devices under ${sysfsRoot}: ${(err as Error).message}`, Exit.BAD_INPUT);
-  });
+  const source = new SysfsDeviceSource(sysfsRoot, { hotplug: 'poll' });
+  const waiting = async (): Promise<UsbDeviceState[]> => {
+    const all = await source.scan().catch((err: unknown) => {
+      throw new CommandError(`break-glass: cannot read USB devices under ${sysfsRoot}: ${(err as Error).message}`, Exit.BAD_INPUT);
+    });
+    return all.filter((x) => !x.rootHub && !x.authorized && x.problem === undefined && isHidOnly(x.device, now));
+  };
+  let devices = await waiting();
+  const status = await readStatus(stateDir).catch(() => null);
+  if (devices.length > 0 && status !== null && isRunning(status, new Date(), isProcessAlive)) {
+    const deadline = Date.now() + (deps.serviceWaitMs ?? 3000);
+    while (devices.length > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      devices = await waiting();
+    }
+  }
   const enforcer = new SysfsEnforcer(sysfsRoot);
   let failed = 0;
-  for (const d of devices.filter((x) => !x.rootHub && !x.authorized && x.problem === undefined && isHidOnly(x.device, now))) {
+  for (const d of devices) {
     try {
       await enforcer.authorize(d.name);
       io.stdout(`authorized ${d.name} ${d.device.id} ${d.device.name ?? ''}\n`);

@@ -128,7 +128,13 @@ export class ServerLink {
   send(msg: AgentMessage): boolean {
     const session = this.session;
     if (!session || !session.welcomed) return false;
-    return this.sendOn(session, msg);
+    try {
+      return this.sendOn(session, msg);
+    } catch (err) {
+      // A message the protocol refuses (too big for a frame) is a bug to log, not a crash.
+      this.options.logger.warn('a message could not be sent', { type: msg.type, error: (err as Error).message });
+      return false;
+    }
   }
 
   /** The agent appended to the spool: send what is new. */

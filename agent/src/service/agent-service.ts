@@ -13,7 +13,9 @@ import type { Spool } from '../spool/spool.js';
 import type { NewSpoolEvent } from '../spool/spool.js';
 import type { AgentIdentity } from '../state/identity-store.js';
 import { PolicyCache, builtInPolicy, type LoadedPolicy } from '../state/policy-cache.js';
-import { breakGlassActive, readBreakGlass, withBreakGlass, type BreakGlass } from '../state/break-glass-file.js';
+import { watch as watchFolder, type FSWatcher } from 'node:fs';
+import { BREAK_GLASS_FILE, breakGlassActive, readBreakGlass, readReportedBreakGlass, saveReportedBreakGlass, withBreakGlass, type BreakGlass } from '../state/break-glass-file.js';
+import { PolicyVersions } from '../state/policy-versions.js';
 import type { AgentStatus } from '../state/status-file.js';
 import {
   agentStartedEvent,
@@ -113,12 +115,18 @@ export class AgentService {
   private running = false;
   /** The break-glass in force (break-glass-file.ts), or null. */
   private breakGlass: BreakGlass | null = null;
+  private breakGlassWatcher: FSWatcher | undefined;
+  private breakGlassCheck: Promise<void> = Promise.resolve();
+  private rescanning = false;
+  private portWork: Promise<void> = Promise.resolve();
+  private readonly versions: PolicyVersions;
 
   constructor(private readonly deps: AgentServiceDeps) {
     this.startedAt = deps.clock().toISOString();
     this.policy = builtInPolicy(deps.identity?.group ?? 'default');
     this.cache = deps.identity !== null ? new PolicyCache(deps.stateDir, deps.identity.group) : null;
     this.group = deps.identity?.group ?? 'default';
+    this.versions = new PolicyVersions(deps.stateDir);
     this.controller = new DeviceController({
       source: deps.source,
       executor: deps.executor,
@@ -132,7 +140,9 @@ export class AgentService {
 
   /** Hooks the executor calls when a readonly device's disks appear after the pass that authorized it. */
   get lateReadonly(): DeviceController['lateReadonly'] {
-    return (name, outcome) => this.controller.lateReadonly(name, outcome);
+    return (name, outcome) => {
+      if (this.running) this.controller.lateReadonly(name, outcome);
+    };
   }
 
   get devices(): readonly UsbDeviceState[] {
@@ -162,23 +172,27 @@ export class AgentService {
         startedEvents.push(policyTamperedEvent(at, loaded.tampered, { ...policyRef(loaded.policy), source: loaded.source }));
       }
     }
-    this.breakGlass = await this.readActiveBreakGlass();
-    if (this.breakGlass !== null) startedEvents.push(breakGlassEvent(at, this.breakGlass, true));
-    this.controller.setPolicy(this.effectivePolicy());
+    await this.versions.load(deps.logger);
+    if (this.policySource === 'cache') await this.versions.record(this.policy.group, this.policy.version);
     startedEvents.unshift(
       agentStartedEvent(at, { version: deps.version, pid: deps.pid, policy: policyRef(this.policy), policySource: this.policySource, platform: deps.platform }),
     );
     await this.emit(startedEvents);
     deps.logger.info('agent started', { version: deps.version, policyVersion: this.policy.version, policySource: this.policySource, enrolled: deps.identity !== null });
+    this.controller.setPolicy(this.effectivePolicy());
+    // A break-glass made while the agent was down is reported now (and applied if it still holds).
+    await this.checkBreakGlass(false);
 
-    const summary = await this.controller.startup();
-    deps.logger.info('devices decided at startup', { ...summary });
-    await this.reconcilePorts('startup');
+    // Watch first, then the startup pass: a device that arrives meanwhile is queued behind it.
     this.stopWatching = await deps.source.watch((event) => {
       if (!this.running) return;
       void this.controller.hotplug(event);
     });
+    const summary = await this.controller.startup();
+    deps.logger.info('devices decided at startup', { ...summary });
+    await this.reconcilePorts('startup');
     this.rescanTimer = setInterval(() => void this.rescan(), deps.rescanMs);
+    this.watchBreakGlass();
 
     if (deps.createLink !== null && deps.identity !== null) {
       this.link = deps.createLink({
@@ -201,14 +215,16 @@ export class AgentService {
     const { deps } = this;
     for (const timer of [this.rescanTimer, this.statusTimer, this.devicesTimer]) if (timer) clearInterval(timer);
     clearTimeout(this.devicesTimer);
+    this.breakGlassWatcher?.close();
     this.inventory?.stop();
     await this.stopWatching?.();
-    deps.executor.cancelWatch();
-    await this.controller.idle();
     await this.policyWork;
-    await this.emit([agentStoppingEvent(deps.clock().toISOString(), reason)]).catch((err: unknown) =>
-      deps.logger.warn('could not queue agent.stopping', { error: (err as Error).message }),
-    );
+    await this.breakGlassCheck;
+    await this.portWork;
+    await this.controller.idle();
+    // After the last pass: a pass still running could have started a watch for late disks.
+    deps.executor.cancelWatch();
+    await this.emit([agentStoppingEvent(deps.clock().toISOString(), reason)]);
     // A moment for the link to hand the last events over; whatever is not acked stays spooled.
     if (this.link?.connected) await new Promise((r) => setTimeout(r, 200));
     await this.link?.stop();
@@ -217,14 +233,19 @@ export class AgentService {
     deps.logger.info('agent stopped', { reason });
   }
 
+  /** One rescan at a time: a slow pass (removes, per-interface waits) must not pile them up. */
   private async rescan(): Promise<void> {
-    if (!this.running) return;
+    if (!this.running || this.rescanning) return;
+    this.rescanning = true;
     try {
-      await this.checkBreakGlass();
+      await this.checkBreakGlass(true);
+      if (!this.running) return;
       await this.controller.rescan();
       await this.reconcilePorts('rescan');
     } catch (err) {
       this.deps.logger.warn('rescan failed', { error: (err as Error).message });
+    } finally {
+      this.rescanning = false;
     }
   }
 
@@ -233,48 +254,86 @@ export class AgentService {
     return this.breakGlass !== null ? withBreakGlass(this.policy, this.breakGlass) : this.policy;
   }
 
-  private async readActiveBreakGlass(): Promise<BreakGlass | null> {
+  /**
+   * The break-glass file, reported once per break-glass (even one made and ended while the
+   * service was down: the file stays, `--end` only moves its end), and applied while it holds.
+   * Checks run one at a time; `reapply` re-decides every device when it began or ended.
+   */
+  private checkBreakGlass(reapply: boolean): Promise<void> {
+    this.breakGlassCheck = this.breakGlassCheck.then(async () => {
+      if (!this.running) return;
+      let file: BreakGlass | null;
+      try {
+        file = await readBreakGlass(this.deps.stateDir);
+      } catch (err) {
+        // A malformed file grants nothing; it is logged so a botched break-glass is noticed.
+        this.deps.logger.warn('break-glass file refused', { error: (err as Error).message });
+        file = null;
+      }
+      const at = this.deps.clock().toISOString();
+      if (file !== null && (await readReportedBreakGlass(this.deps.stateDir)) !== file.createdAt) {
+        const active = breakGlassActive(file, this.deps.clock());
+        await this.emit([breakGlassEvent(at, file, active)]);
+        await saveReportedBreakGlass(this.deps.stateDir, file.createdAt).catch((err: unknown) =>
+          this.deps.logger.warn('could not record the break-glass as reported', { error: (err as Error).message }),
+        );
+      }
+      const next = file !== null && breakGlassActive(file, this.deps.clock()) ? file : null;
+      if (next?.createdAt === this.breakGlass?.createdAt && next?.until === this.breakGlass?.until) return;
+      const ended = this.breakGlass;
+      this.breakGlass = next;
+      this.controller.setPolicy(this.effectivePolicy());
+      if (next !== null) {
+        this.deps.logger.warn('break-glass: HID devices allowed', { by: next.by, until: next.until, reason: next.reason });
+      } else if (ended !== null) {
+        this.deps.logger.info('break-glass ended', { by: ended.by });
+        await this.emit([{ type: 'agent.break-glass-ended', severity: 'info', occurredAt: at, data: { by: ended.by, createdAt: ended.createdAt, until: ended.until } }]);
+      }
+      if (reapply) await this.controller.reapply();
+    });
+    return this.breakGlassCheck;
+  }
+
+  /** The break-glass command's file is noticed at once (inotify on the state folder), not at the next rescan. */
+  private watchBreakGlass(): void {
     try {
-      const value = await readBreakGlass(this.deps.stateDir);
-      return value !== null && breakGlassActive(value, this.deps.clock()) ? value : null;
+      this.breakGlassWatcher = watchFolder(this.deps.stateDir, (_event, file) => {
+        if (file === BREAK_GLASS_FILE && this.running) void this.checkBreakGlass(true);
+      });
+      this.breakGlassWatcher.on('error', (err) => this.deps.logger.warn('watching the state folder failed; break-glass is seen at the next rescan', { error: err.message }));
     } catch (err) {
-      // A malformed file grants nothing; it is reported so a botched break-glass is noticed.
-      this.deps.logger.warn('break-glass file refused', { error: (err as Error).message });
-      return null;
+      this.deps.logger.warn('cannot watch the state folder; break-glass is seen at the next rescan', { error: (err as Error).message });
     }
   }
 
-  /** A break-glass began, ended or expired since the last look: re-decide every device. */
-  private async checkBreakGlass(): Promise<void> {
-    const next = await this.readActiveBreakGlass();
-    if (next?.createdAt === this.breakGlass?.createdAt && next?.until === this.breakGlass?.until) return;
-    const at = this.deps.clock().toISOString();
-    const ended = this.breakGlass;
-    this.breakGlass = next;
-    this.controller.setPolicy(this.effectivePolicy());
-    if (next !== null) {
-      this.deps.logger.warn('break-glass: HID devices allowed', { by: next.by, until: next.until, reason: next.reason });
-      await this.emit([breakGlassEvent(at, next, false)]);
-    } else if (ended !== null) {
-      this.deps.logger.info('break-glass ended', { by: ended.by });
-      await this.emit([{ type: 'agent.break-glass-ended', severity: 'info', occurredAt: at, data: { by: ended.by, createdAt: ended.createdAt, until: ended.until } }]);
-    }
-    await this.controller.reapply();
+  /** Port passes run one at a time, so two of them never plan from the same scan. */
+  private reconcilePorts(phase: 'startup' | 'rescan' | 'policy'): Promise<void> {
+    const ports = this.deps.ports;
+    if (ports === null) return Promise.resolve();
+    this.portWork = this.portWork.then(async () => {
+      try {
+        const events = await ports.reconcile(this.policy, phase);
+        if (events.length > 0) await this.emit(events);
+      } catch (err) {
+        this.deps.logger.warn('port control failed', { error: (err as Error).message });
+      }
+    });
+    return this.portWork;
   }
 
-  private async reconcilePorts(phase: 'startup' | 'rescan' | 'policy'): Promise<void> {
-    if (this.deps.ports === null) return;
-    try {
-      const events = await this.deps.ports.reconcile(this.policy, phase);
-      if (events.length > 0) await this.emit(events);
-    } catch (err) {
-      this.deps.logger.warn('port control failed', { error: (err as Error).message });
-    }
-  }
-
+  /**
+   * Queues events durably. A spool that cannot take them (disk full, closed) is logged and the
+   * events are lost, but enforcement never waits on or fails because of reporting.
+   */
   private async emit(events: readonly NewSpoolEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const spooled = await this.deps.spool.append(events);
+    let spooled;
+    try {
+      spooled = await this.deps.spool.append(events);
+    } catch (err) {
+      this.deps.logger.error('events could not be spooled', { types: events.map((e) => e.type), error: (err as Error).message });
+      return;
+    }
     const last = spooled[spooled.length - 1];
     if (last !== undefined) this.lastEvent = { seq: last.seq, type: last.type, at: last.occurredAt };
     this.link?.notify();
@@ -323,8 +382,12 @@ export class AgentService {
     const offeredGroup = groupOf(signed);
     const moved = offeredGroup !== null && offeredGroup !== this.group;
     const cache = moved ? new PolicyCache(deps.stateDir, offeredGroup) : this.cache;
-    const current = !moved && this.policySource === 'cache' ? this.policy.version : 0;
-    const result = await cache.store(signed, current, moved ? offeredGroup : this.group, deps.verifier);
+    // The highest version ever taken for the group: moving away and back must not open the door
+    // to replaying an older signed policy of either group.
+    const group = moved ? offeredGroup : this.group;
+    const current = Math.max(this.versions.highest(group), !moved && this.policySource === 'cache' ? this.policy.version : 0);
+    const result = await cache.store(signed, current, group, deps.verifier);
+    if (result.ok) await this.versions.record(group, result.policy.version);
     if (result.ok && moved) {
       deps.logger.info('moved to another group', { from: this.group, to: offeredGroup });
       await deps.saveGroup(offeredGroup);
@@ -436,11 +499,12 @@ function groupOf(signed: unknown): string | null {
   return typeof group === 'string' ? group : null;
 }
 
-function breakGlassEvent(at: string, value: BreakGlass, resumed: boolean): NewSpoolEvent {
+function breakGlassEvent(at: string, value: BreakGlass, active: boolean): NewSpoolEvent {
   return {
     type: 'agent.break-glass',
     severity: 'high',
     occurredAt: at,
-    data: { by: value.by, reason: value.reason, createdAt: value.createdAt, until: value.until, resumed },
+    // active false: made (and over) while the service was not running to see it.
+    data: { by: value.by, reason: value.reason, createdAt: value.createdAt, until: value.until, active },
   };
 }

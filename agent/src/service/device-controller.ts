@@ -46,6 +46,10 @@ export class DeviceController {
   private policy: PolicyDocument | undefined;
   private compiled: CompiledPolicy | undefined;
   private readonly previous = new Map<string, string>();
+  /** Devices seen since they were plugged in: `device.connected` is sent once per arrival. */
+  private readonly known = new Set<string>();
+  /** The last enforcement error per device: a failure that repeats is reported once. */
+  private readonly failing = new Map<string, string>();
   private queue: Promise<unknown> = Promise.resolve();
   private present: UsbDeviceState[] = [];
 
@@ -61,8 +65,17 @@ export class DeviceController {
     return this.present;
   }
 
+  /**
+   * The first pass. Root hubs are closed before the devices are listed, so a device plugged
+   * while the agent starts is either in the list or arrives unauthorized (and the watcher,
+   * started before this, reports it).
+   */
   startup(): Promise<PassSummary> {
-    return this.enqueue(async () => this.pass('startup', await this.scan(), true));
+    return this.enqueue(async () => {
+      const hubs = (await this.options.source.scan()).filter((d) => d.rootHub).map((d) => d.name);
+      await this.options.executor.run([{ kind: 'fail-closed', rootHubs: hubs }]);
+      return this.pass('startup', await this.scan(), true);
+    });
   }
 
   rescan(): Promise<PassSummary> {
@@ -114,19 +127,22 @@ export class DeviceController {
   private async scan(): Promise<UsbDeviceState[]> {
     const all = await this.options.source.scan();
     const seen = new Set(all.map((d) => d.name));
-    for (const name of [...this.previous.keys()]) if (!seen.has(name)) this.forget(name);
+    for (const name of new Set([...this.previous.keys(), ...this.known])) if (!seen.has(name)) this.forget(name);
     this.present = all.filter((d) => !d.rootHub);
     this.options.onDevices?.(this.present);
     return all;
   }
 
   private forget(name: string): void {
+    const gone = (key: string): boolean => key === name || key.startsWith(`${name}.`);
     for (const key of [...this.previous.keys()]) {
-      if (key === name || key.startsWith(`${name}.`)) {
+      if (gone(key)) {
         this.previous.delete(key);
         this.options.executor.cancelWatch(key);
       }
     }
+    for (const key of [...this.known]) if (gone(key)) this.known.delete(key);
+    for (const key of [...this.failing.keys()]) if (gone(key)) this.failing.delete(key);
   }
 
   private async pass(phase: PlanPhase, devices: readonly UsbDeviceState[], wholeTree: boolean): Promise<PassSummary> {
@@ -134,7 +150,7 @@ export class DeviceController {
     const compiled = this.compiled;
     if (policy === undefined || compiled === undefined) throw new Error('no policy set');
     const now = this.options.clock();
-    const newcomers = new Set(devices.filter((d) => !d.rootHub && !this.previous.has(d.name)).map((d) => d.name));
+    const newcomers = new Set(devices.filter((d) => !d.rootHub && !this.known.has(d.name)).map((d) => d.name));
     const result: PlanResult = plan({ devices, previous: this.previous, policy, compiled, agentId: this.options.agentId, now, phase });
     const executed: ExecutionResult = await this.options.executor.run(result.actions);
     const at = this.options.clock().toISOString();
@@ -156,15 +172,20 @@ export class DeviceController {
       const outcome: EnforcementOutcome = executed.devices.get(decision.name) ?? { ok: true };
       if (!outcome.ok) failed++;
       this.remember(decision, outcome);
-      const arrived = phase === 'hotplug' || (phase === 'rescan' && newcomers.has(decision.name));
+      const arrived = phase !== 'startup' && newcomers.has(decision.name);
+      this.known.add(decision.name);
       if (arrived) events.push(deviceConnectedEvent(state, at));
-      if (arrived || acted.has(decision.name)) {
+      // A failure already reported with the same error is not reported again on every rescan.
+      const repeatedFailure = !outcome.ok && this.failing.get(decision.name) === outcome.error;
+      if (outcome.ok) this.failing.delete(decision.name);
+      else this.failing.set(decision.name, outcome.error ?? '');
+      if (arrived || (acted.has(decision.name) && !repeatedFailure)) {
         events.push(deviceDecisionEvent(decision, state, outcome, { policy: policyRef(policy), phase, at }));
         if (outcome.ok) {
           this.options.logger.info(`device ${decision.target}`, { device: decision.name, id: state.device.id, label: decision.label, reason: decision.reason, phase });
         }
       }
-      if (!outcome.ok) this.options.logger.warn('enforcement failed', { device: decision.name, target: decision.target, error: outcome.error });
+      if (!outcome.ok && !repeatedFailure) this.options.logger.warn('enforcement failed', { device: decision.name, target: decision.target, error: outcome.error });
     }
     if (events.length > 0) await this.options.emit(events);
     if (phase === 'rescan') {

@@ -25,6 +25,8 @@ export interface BreakGlass {
 }
 
 export const BREAK_GLASS_FILE = 'break-glass.json';
+/** The `createdAt` of the last break-glass the service reported, so each is reported once. */
+export const BREAK_GLASS_REPORTED_FILE = 'break-glass.reported';
 export const BREAK_GLASS_EXCEPTION_ID = 'break-glass';
 /** Devices made only of HID interfaces: keyboards, mice, presenters. */
 export const BREAK_GLASS_RULE = 'allow with-interface match-all { 03:*:* }';
@@ -78,6 +80,33 @@ export function validateBreakGlass(value: unknown, where: string): BreakGlass {
     throw new StateError(`${where}: "until" must be after "createdAt" and at most ${MAX_BREAK_GLASS_MINUTES} minutes later`);
   }
   return { reason, by, createdAt, until };
+}
+
+export async function readReportedBreakGlass(stateDir: string): Promise<string | null> {
+  try {
+    return (await readFile(join(stateDir, BREAK_GLASS_REPORTED_FILE), 'utf8')).trim().slice(0, 64);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+export async function saveReportedBreakGlass(stateDir: string, createdAt: string): Promise<void> {
+  await writeFileAtomic(stateDir, BREAK_GLASS_REPORTED_FILE, `${createdAt}\n`);
+}
+
+/**
+ * Ends a break-glass early by moving its end to now. The file stays, so a service that was down
+ * still reports the break-glass when it starts.
+ */
+export async function endBreakGlass(stateDir: string, now: Date): Promise<boolean> {
+  const current = await readBreakGlass(stateDir);
+  if (current === null) return false;
+  const created = parseIsoTimestamp(current.createdAt) ?? now.getTime();
+  const end = new Date(Math.max(now.getTime(), created + 1));
+  if (end.getTime() >= (parseIsoTimestamp(current.until) ?? 0)) return false;
+  await writeBreakGlass(stateDir, { ...current, until: end.toISOString() });
+  return true;
 }
 
 export function breakGlassActive(value: BreakGlass | null, now: Date): boolean {

@@ -29,12 +29,6 @@ import { usbGuardDeviceHash, usbGuardPathHash } from './usbguard-hash.js';
  */
 export class SysfsDeviceReader {
   private rootReal: Promise<string> | undefined;
-  /**
-   * Parent hashes by the parent's path and device number: a hotplug read then skips re-reading the
-   * hub above (a dozen files). A hub unplugged and plugged back gets a new device number from the
-   * kernel, so a stale entry is never used.
-   */
-  private readonly parentHashes = new Map<string, string | undefined>();
 
   constructor(readonly sysfsRoot: string) {}
 
@@ -116,8 +110,15 @@ export class SysfsDeviceReader {
       problem = 'no descriptors file';
     } else {
       try {
-        parsed = parseUsbDescriptors(raw);
-        hash = usbGuardDeviceHash({ name: productName ?? '', vendorId: vendor, productId: product, serial: serial ?? '' }, raw, parsed);
+        const descriptors = parseUsbDescriptors(raw);
+        hash = usbGuardDeviceHash({ name: productName ?? '', vendorId: vendor, productId: product, serial: serial ?? '' }, raw, descriptors);
+        if (descriptors.interfaceTypes.length > MAX_INTERFACES) {
+          // No real device has this many interface descriptors; one that claims to is not matched
+          // on a list that every message and event would have to cut.
+          problem = `${descriptors.interfaceTypes.length} interface descriptors (more than ${MAX_INTERFACES})`;
+        } else {
+          parsed = descriptors;
+        }
       } catch (err) {
         if (!(err instanceof DescriptorError)) throw err;
         problem = err.message;
@@ -128,15 +129,11 @@ export class SysfsDeviceReader {
     const parentName = basename(parentDir);
     let parentHash: string | undefined;
     if (isDeviceName(parentName)) {
-      const parentDevnum = readAttribute(join(parentDir, 'devnum'), true)?.toString('latin1');
-      const key = `${parentDir}#${parentDevnum ?? '?'}`;
-      if (parentDevnum !== undefined && this.parentHashes.has(key) && !cache.has(parentName)) {
-        parentHash = this.parentHashes.get(key);
-      } else {
-        parentHash = (await this.read(parentName, cache))?.device.hash;
-        if (this.parentHashes.size >= 512) this.parentHashes.clear();
-        if (parentDevnum !== undefined && parentHash !== undefined) this.parentHashes.set(key, parentHash);
-      }
+      // Read afresh every time: a hub swapped for another at the same port can get the same
+      // device number, so no cache keyed by place can tell them apart. Within a scan the parent
+      // was read already; on a hotplug only what its hash needs is read.
+      const known = cache.get(parentName);
+      parentHash = known !== undefined ? (await known)?.device.hash : hashAt(parentDir);
     } else {
       parentHash = usbGuardPathHash(parentDir.slice(rootReal.length));
     }
@@ -183,6 +180,22 @@ export class SysfsDeviceReader {
     };
   }
 }
+
+/** A device's USBGuard hash from its folder: the five attributes the hash covers, nothing else. */
+function hashAt(dir: string): string | undefined {
+  const [vendor, product, serial, productName] = ['idVendor', 'idProduct', 'serial', 'product'].map((f) => readAttribute(join(dir, f), true));
+  const raw = readAttribute(join(dir, 'descriptors'), false);
+  if (vendor === undefined || product === undefined || raw === undefined) return undefined;
+  try {
+    return usbGuardDeviceHash({ name: productName ?? '', vendorId: vendor, productId: product, serial: serial ?? '' }, raw, parseUsbDescriptors(raw));
+  } catch (err) {
+    if (err instanceof DescriptorError) return undefined;
+    throw err;
+  }
+}
+
+/** The shared device model's limit (parseDevice), and so the server's. */
+const MAX_INTERFACES = 256;
 
 /**
  * An attribute's bytes, text ones with USBGuard's trimming (trailing NUL, newline, CR, tab,
