@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import type { ServerDeps } from './api/deps.js';
 import { buildApi } from './api/app.js';
 import { bootstrap } from './bootstrap.js';
@@ -37,7 +38,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
     signer: { keyId: identity.signingKeyId, publicKeyPem: identity.signingPublicKeyPem, sign: identity.sign },
     publisher: hub,
     logger,
-    options: { sessionTtlHours: config.sessionTtlHours, secureCookies: true },
+    options: { sessionTtlHours: config.sessionTtlHours, secureCookies: true, webRoot: fileURLToPath(new URL('../../web/dist/', import.meta.url)) },
   };
   await bootstrap(deps, env, print);
   // The chain includes the CA so that an agent enrolling with the CA's fingerprint can read the CA
@@ -62,6 +63,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
   const url = config.listen.port === 0 ? config.publicUrl.replace(/:0$/, `:${port}`) : config.publicUrl;
   logger.info('listening', { url });
   print(`Portcullis server listening on ${url}`);
+  print(`  Web console ${url}/ (sign in as an admin)`);
   print(`  REST API ${url}/api/v1 (OpenAPI document at ${url}/api/docs); agents connect to wss://${url.replace(/^https:\/\//, '')}/agent`);
   print(`  Server certificate SHA-256 fingerprint: ${identity.fingerprint256}`);
   print(`  CA certificate SHA-256 fingerprint:     ${identity.caFingerprint256} (agents pin this CA at enrollment)`);

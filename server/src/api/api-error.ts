@@ -19,4 +19,3 @@ export const unauthorized = (message = 'authentication required') => new ApiErro
 export const forbidden = (message: string) => new ApiError(403, ErrorCodes.FORBIDDEN, message);
 export const notFound = (what: string) => new ApiError(404, ErrorCodes.NOT_FOUND, `${what} not found`);
 export const conflict = (message: string) => new ApiError(409, ErrorCodes.CONFLICT, message);
-export const tooManyRequests = (message: string) => new ApiError(429, ErrorCodes.RATE_LIMITED, message);

@@ -6,6 +6,7 @@ import { ApiError, badRequest, forbidden, unauthorized } from './api-error.js';
 import type { ServerDeps } from './deps.js';
 import { agentRoutes } from './routes/agent-routes.js';
 import { auditRoutes } from './routes/audit-routes.js';
+import { consoleRoutes } from './routes/console-routes.js';
 import { enrollRoutes } from './routes/enroll-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { groupRoutes } from './routes/group-routes.js';
@@ -95,7 +96,14 @@ export async function buildApi(deps: ServerDeps, tls?: { key: string; cert: stri
   });
 
   app.addHook('onSend', async (_request, reply) => {
-    reply.header('Cache-Control', 'no-store');
+    // Console files say how they may be cached (hashed assets forever, the page never without
+    // asking); everything else, API answers above all, is never stored.
+    const consoleCache = reply.getHeader('X-Console-Cache');
+    reply.removeHeader('X-Console-Cache');
+    reply.header(
+      'Cache-Control',
+      consoleCache === 'immutable' ? 'public, max-age=31536000, immutable' : consoleCache === 'no-cache' ? 'no-cache' : 'no-store',
+    );
     reply.header('X-Content-Type-Options', 'nosniff');
   });
 
@@ -127,6 +135,7 @@ export async function buildApi(deps: ServerDeps, tls?: { key: string; cert: stri
   await app.register(eventRoutes(deps), { prefix: '/api/v1' });
   await app.register(auditRoutes(deps), { prefix: '/api/v1' });
   await app.register(openApiRoutes(openApi));
+  if (deps.options.webRoot !== undefined) await app.register(consoleRoutes(deps.options.webRoot));
   return app;
 }
 

@@ -34,6 +34,8 @@ export interface ApiOptions {
    * than `limit` matches in that span says so and carries on from there with its cursor.
    */
   readonly searchScanRows?: number;
+  /** The built web console (server/web/dist); no console routes when undefined. */
+  readonly webRoot?: string;
 }
 
 export interface ServerDeps {

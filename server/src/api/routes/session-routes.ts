@@ -1,8 +1,10 @@
+import { ErrorCodes } from '@portcullis/shared';
 import type { FastifyInstance } from 'fastify';
 import { LoginLimiter } from '../../auth/login-limiter.js';
-import { verifyPassword } from '../../auth/passwords.js';
+import { hashPassword, passwordProblem, verifyPassword } from '../../auth/passwords.js';
 import { hashSecret, newSecret } from '../../auth/secrets.js';
-import { tooManyRequests, unauthorized } from '../api-error.js';
+import { ApiError, badRequest, unauthorized } from '../api-error.js';
+import { audit } from '../audit.js';
 import type { ServerDeps } from '../deps.js';
 
 export const SESSION_COOKIE = 'portcullis_session';
@@ -34,7 +36,9 @@ export function sessionRoutes(deps: ServerDeps) {
         const wait = limiter.attempt(keys, now.getTime());
         if (wait > 0) {
           reply.header('Retry-After', String(Math.ceil(wait / 1000)));
-          throw tooManyRequests(`too many failed logins; try again in ${Math.ceil(wait / 60_000)} min`);
+          throw new ApiError(429, ErrorCodes.RATE_LIMITED, `too many failed logins; try again in ${Math.ceil(wait / 60_000)} min`, {
+            retryAfterSeconds: Math.ceil(wait / 1000),
+          });
         }
         const user = await deps.store.getUser(username);
         const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
@@ -65,6 +69,42 @@ export function sessionRoutes(deps: ServerDeps) {
       const user = request.user as { username: string; role: string };
       return { username: user.username, role: user.role };
     });
+
+    app.put<{ Body: { current: string; password: string } }>(
+      '/me/password',
+      {
+        config: { access: 'viewer', summary: 'Change your own password (the current one is required)' },
+        schema: {
+          body: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['current', 'password'],
+            properties: { current: { type: 'string', minLength: 1, maxLength: 1024 }, password: { type: 'string', minLength: 1, maxLength: 1024 } },
+          },
+        },
+      },
+      async (request, reply) => {
+        const me = request.user as { username: string; tokenHash: string };
+        const keys = [`user:${me.username.toLowerCase()}`, `ip:${request.ip}`];
+        const now = deps.clock().getTime();
+        const wait = limiter.attempt(keys, now);
+        if (wait > 0) throw new ApiError(429, ErrorCodes.RATE_LIMITED, 'too many failed attempts', { retryAfterSeconds: Math.ceil(wait / 1000) });
+        const user = await deps.store.getUser(me.username);
+        if (!user || !(await verifyPassword(request.body.current, user.passwordHash))) throw unauthorized('the current password is wrong');
+        limiter.succeed(keys[0] as string);
+        const problem = passwordProblem(request.body.password);
+        if (problem) throw badRequest(problem);
+        await deps.store.setPasswordHash(me.username, await hashPassword(request.body.password));
+        // Other sessions made with the old password end; this one goes on.
+        await deps.store.deleteSessionsOf(me.username);
+        const token = newSecret();
+        const ttlMs = deps.options.sessionTtlHours * 3600_000;
+        await deps.store.createSession({ tokenHash: hashSecret(token), username: me.username, createdAt: new Date(now).toISOString(), expiresAt: new Date(now + ttlMs).toISOString() });
+        reply.header('Set-Cookie', sessionCookie(token, Math.floor(ttlMs / 1000), deps.options.secureCookies));
+        await audit(deps, request, 'user.password', me.username, { self: true });
+        return reply.status(204).send();
+      },
+    );
   };
 }
 

@@ -1,0 +1,2 @@
+export declare function SignInPage(): import("preact").JSX.Element;
+//# sourceMappingURL=sign-in-page.d.ts.map

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=router-api.test.d.ts.map

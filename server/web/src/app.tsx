@@ -1,0 +1,60 @@
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { Api, ApiError } from './api.js';
+import { AppContext, makeT, type SessionUser } from './app-context.js';
+import { Layout } from './components/layout.js';
+import { DEFAULT_LOCALE, isLocale, type Locale } from './i18n/i18n.js';
+import { pageFor } from './pages/index.js';
+import { SignInPage } from './pages/sign-in-page.js';
+import { parseRoute, type Route } from './router.js';
+
+const LOCALE_KEY = 'portcullis.locale';
+
+function initialLocale(): Locale {
+  const saved = globalThis.localStorage?.getItem(LOCALE_KEY);
+  return isLocale(saved) ? saved : DEFAULT_LOCALE;
+}
+
+export function App() {
+  const api = useMemo(() => new Api(), []);
+  const [locale, setLocaleState] = useState<Locale>(initialLocale);
+  const [user, setUser] = useState<SessionUser | null>(null);
+  const [checked, setChecked] = useState(false);
+  const [route, setRoute] = useState<Route>(() => parseRoute(location.hash));
+
+  useEffect(() => {
+    const onHash = () => setRoute(parseRoute(location.hash));
+    addEventListener('hashchange', onHash);
+    return () => removeEventListener('hashchange', onHash);
+  }, []);
+
+  useEffect(() => {
+    document.documentElement.lang = locale;
+  }, [locale]);
+
+  useEffect(() => {
+    api
+      .get<SessionUser>('/me')
+      .then((me) => setUser(me))
+      .catch((err: unknown) => {
+        if (!(err instanceof ApiError && err.status === 401)) console.error(err);
+      })
+      .finally(() => setChecked(true));
+  }, [api]);
+
+  const setLocale = (next: Locale) => {
+    globalThis.localStorage?.setItem(LOCALE_KEY, next);
+    setLocaleState(next);
+  };
+  const value = useMemo(() => ({ api, locale, setLocale, user, setUser, t: makeT(locale) }), [api, locale, user]);
+
+  if (!checked) return null;
+  return (
+    <AppContext.Provider value={value}>
+      {user === null ? (
+        <SignInPage />
+      ) : (
+        <Layout route={route}>{pageFor(route, user)}</Layout>
+      )}
+    </AppContext.Provider>
+  );
+}

@@ -1,0 +1,12 @@
+import { useApp } from '../../app-context.js';
+import type { Route } from '../../router.js';
+
+export function ComputersPage(_props: { route: Route }) {
+  const { t } = useApp();
+  return (
+    <section>
+      <h1>{t('computers.title')}</h1>
+      <p>{t('page.comingSoon')}</p>
+    </section>
+  );
+}
