@@ -1,2 +1,0 @@
-export declare function App(): import("preact").JSX.Element | null;
-//# sourceMappingURL=app.d.ts.map

@@ -1,7 +1,0 @@
-import { jsx as _jsx, jsxs as _jsxs } from "preact/jsx-runtime";
-import { useApp } from '../../app-context.js';
-export function ComputersPage(_props) {
-    const { t } = useApp();
-    return (_jsxs("section", { children: [_jsx("h1", { children: t('computers.title') }), _jsx("p", { children: t('page.comingSoon') })] }));
-}
-//# sourceMappingURL=computers-page.js.map

@@ -1,2 +1,0 @@
-export declare function PasswordPage(): import("preact").JSX.Element;
-//# sourceMappingURL=password-page.d.ts.map

@@ -1,2 +1,0 @@
-export declare function SignInPage(): import("preact").JSX.Element;
-//# sourceMappingURL=sign-in-page.d.ts.map

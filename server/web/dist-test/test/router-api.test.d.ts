@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=router-api.test.d.ts.map
