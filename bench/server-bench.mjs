@@ -694,7 +694,7 @@ function policyInput(version, registered = 60) {
     const m = rng.pick(MODELS.filter((x) => x.ifs[0].startsWith('08')));
     lines.push(`allow id ${m.id} serial "${rng.hex(20, true)}" name "${m.name}" hash "${rng.hash()}" with-interface equals { ${m.ifs.join(' ')} } with-connect-type "hotplug"`);
   }
-  return { rules: `# bench policy, revision ${version}\n${lines.join('\n')}\n${STARTER_POLICY_RULES}`, ports: { bluetooth: 'allow' } };
+  return { rules: `# bench policy, revision ${version}\n${lines.join('\n')}\n${STARTER_POLICY_RULES}`, ports: { bluetooth: 'allow' }, comment: `bench revision ${version}` };
 }
 
 function fanoutStats(times, n) {

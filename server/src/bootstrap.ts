@@ -17,7 +17,7 @@ export async function bootstrap(
   const at = deps.clock().toISOString();
   if (!(await deps.store.getGroup('default'))) {
     await deps.store.createGroup({ name: 'default', description: 'Every newly enrolled computer until moved', createdAt: at });
-    const signed = await savePolicy(deps, 'default', STARTER_POLICY_INPUT, 'system');
+    const signed = await savePolicy(deps, 'default', STARTER_POLICY_INPUT, 'system', 'starter policy');
     await deps.store.appendAudit({ actor: 'system', action: 'group.create', target: 'default', details: { starterPolicyVersion: signed.document.version } }, at);
     print('Created group "default" with the starter policy (hubs, keyboards and mice allowed; storage, phones, network adapters blocked).');
   }

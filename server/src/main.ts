@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import type { ServerDeps } from './api/deps.js';
+import type { ApiOptions, ServerDeps } from './api/deps.js';
 import { buildApi } from './api/app.js';
 import { bootstrap } from './bootstrap.js';
 import { describeConfig, type ServerConfig } from './config.js';
@@ -32,13 +32,20 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
   if (identity.status.renewalReason) logger.info('server certificate renewed', { reason: identity.status.renewalReason });
   const store = await openConfiguredStore(config);
   const hub = new AgentHub(store, clock, logger, { ...DEFAULT_HUB_OPTIONS, silentAfterSeconds: config.agentSilentAfterSeconds });
+  // The public URL is final only once listening (port 0 picks a port); routes read it per request.
+  const options: { -readonly [K in keyof ApiOptions]: ApiOptions[K] } = {
+    sessionTtlHours: config.sessionTtlHours,
+    secureCookies: true,
+    webRoot: fileURLToPath(new URL('../../web/dist/', import.meta.url)),
+    caFingerprint256: identity.caFingerprint256,
+  };
   const deps: ServerDeps = {
     store,
     clock,
     signer: { keyId: identity.signingKeyId, publicKeyPem: identity.signingPublicKeyPem, sign: identity.sign },
     publisher: hub,
     logger,
-    options: { sessionTtlHours: config.sessionTtlHours, secureCookies: true, webRoot: fileURLToPath(new URL('../../web/dist/', import.meta.url)) },
+    options,
   };
   await bootstrap(deps, env, print);
   // The chain includes the CA so that an agent enrolling with the CA's fingerprint can read the CA
@@ -61,6 +68,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.listen.port;
   const url = config.listen.port === 0 ? config.publicUrl.replace(/:0$/, `:${port}`) : config.publicUrl;
+  options.publicUrl = url;
   logger.info('listening', { url });
   print(`Portcullis server listening on ${url}`);
   print(`  Web console ${url}/ (sign in as an admin)`);

@@ -223,14 +223,14 @@ describe('REST API fleet', () => {
       const detail = async () => (await call('GET', `/api/v1/agents/${id}`, { token: viewer })).json() as { agent: AgentView; inventory: unknown };
       // The group has no policy yet: nothing to drift from.
       expect((await detail()).agent).to.deep.include({ latestVersion: null, appliedVersion: null, drift: false });
-      await call('PUT', '/api/v1/groups/legal/policy', { token: admin, body: { rules: 'allow' } });
+      await call('PUT', '/api/v1/groups/legal/policy', { token: admin, body: { rules: 'allow', comment: 'test' } });
       const drifting = await detail();
       expect(drifting.agent).to.deep.include({ id, hostname: 'pc-legal-01', group: 'legal', latestVersion: 1, appliedVersion: null, drift: true });
       expect(drifting.agent).to.not.have.property('secretHash');
       expect(drifting.inventory).to.deep.equal({ inventory, updatedAt: clock.now().toISOString() });
       await store.setAgentApplied(id, 1);
       expect((await detail()).agent).to.deep.include({ latestVersion: 1, appliedVersion: 1, drift: false });
-      await call('PUT', '/api/v1/groups/legal/policy', { token: admin, body: { rules: 'block' } });
+      await call('PUT', '/api/v1/groups/legal/policy', { token: admin, body: { rules: 'block', comment: 'test' } });
       expect((await detail()).agent).to.deep.include({ latestVersion: 2, appliedVersion: 1, drift: true });
       expectError(await call('GET', '/api/v1/agents/agt_nobody', { token: viewer }), 404);
     });

@@ -28,6 +28,16 @@ const ROWS: Readonly<Record<string, Row>> = {
   'DELETE /api/v1/session': { access: 'viewer', url: () => `${V1}/session` },
   // who am I
   'GET /api/v1/me': { access: 'viewer', url: () => `${V1}/me` },
+  'PUT /api/v1/me/password': { access: 'viewer', url: () => `${V1}/me/password` },
+  'GET /api/v1/events/since': { access: 'viewer', url: () => `${V1}/events/since` },
+  'POST /api/v1/events/triage': { access: 'security', url: () => `${V1}/events/triage` },
+  'GET /api/v1/events/{id}/rules': { access: 'viewer', url: (s) => `${V1}/events/${s.eventId}/rules` },
+  'GET /api/v1/overview': { access: 'viewer', url: () => `${V1}/overview` },
+  'GET /api/v1/usb-devices': { access: 'viewer', url: () => `${V1}/usb-devices` },
+  'GET /api/v1/audit/search': { access: 'security', url: () => `${V1}/audit/search` },
+  'GET /api/v1/audit/verify': { access: 'admin', url: () => `${V1}/audit/verify` },
+  'PATCH /api/v1/users/{username}': { access: 'admin', url: () => `${V1}/users/viewer` },
+  'GET /api/v1/server-info': { access: 'admin', url: () => `${V1}/server-info` },
   // users, their roles and passwords are the admin's alone
   'GET /api/v1/users': { access: 'admin', url: () => `${V1}/users` },
   'POST /api/v1/users': { access: 'admin', url: () => `${V1}/users` },

@@ -42,7 +42,7 @@ describe('agent hub: messages', function () {
     });
 
     it('with an older version gets the current one', async () => {
-      await savePolicy(h().deps, 'g2', STARTER_POLICY_INPUT, 'test');
+      await savePolicy(h().deps, 'g2', STARTER_POLICY_INPUT, 'test', 'test');
       const { client } = await h().connectNew('g2');
       client.send(hello(1));
       const policy = await client.next('policy');
@@ -137,7 +137,7 @@ describe('agent hub: messages', function () {
       const a1 = await h().connectNew('g1');
       const a2 = await h().connectNew('g1');
       const other = await h().connectNew('g2');
-      const signed = await savePolicy(h().deps, 'g1', STARTER_POLICY_INPUT, 'test');
+      const signed = await savePolicy(h().deps, 'g1', STARTER_POLICY_INPUT, 'test', 'test');
       for (const { client } of [a1, a2]) {
         const pushed = await client.next('policy');
         expect(pushed.body.signed).to.deep.equal(signed);

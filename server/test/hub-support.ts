@@ -88,7 +88,7 @@ export async function startHub(): Promise<HubHarness> {
   };
   for (const name of GROUPS) {
     await store.createGroup({ name, description: `group ${name}`, createdAt: clock().toISOString() });
-    await savePolicy(deps, name, STARTER_POLICY_INPUT, 'test');
+    await savePolicy(deps, name, STARTER_POLICY_INPUT, 'test', 'test');
   }
   const app = await buildApi(deps);
   hub.attach(app.server as Server);

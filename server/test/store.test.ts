@@ -18,7 +18,7 @@ async function expectStoreError(promise: Promise<unknown>, code: string): Promis
 }
 
 function policy(group: string, version: number, createdBy = 'alice'): PolicyVersionRecord {
-  return { group, version, document: `{"group":"${group}","version":${version}}`, signature: `sig-${version}`, keyId: 'k1', createdAt: at(version), createdBy };
+  return { group, version, document: `{"group":"${group}","version":${version}}`, signature: `sig-${version}`, keyId: 'k1', createdAt: at(version), createdBy, comment: `save ${version}` };
 }
 
 /** Saves the next version the way the API does: read the latest, try latest + 1, retry on a lost race. */
@@ -117,7 +117,7 @@ for (const backend of BACKENDS) {
         expect(await store.getPolicyVersion('g1', 9)).to.equal(undefined);
         expect(await store.latestPolicy('g2')).to.equal(undefined);
         expect(await store.listPolicyVersions('g1')).to.deep.equal(
-          [3, 2, 1].map((v) => ({ group: 'g1', version: v, keyId: 'k1', createdAt: at(v), createdBy: 'alice' })),
+          [3, 2, 1].map((v) => ({ group: 'g1', version: v, keyId: 'k1', createdAt: at(v), createdBy: 'alice', comment: `save ${v}` })),
         );
       });
 

@@ -85,7 +85,7 @@ describe('end to end: the agent service enforces on a fake sysfs tree and report
     fake = await FakeSysfs.create({ controllers: 2 });
     fake.startKernel(5);
 
-    const saved = await call(url(), ca, 'PUT', '/api/v1/groups/default/policy', { rules: RULES, implicitTarget: 'block' }, admin);
+    const saved = await call(url(), ca, 'PUT', '/api/v1/groups/default/policy', { rules: RULES, implicitTarget: 'block', comment: 'e2e: block storage' }, admin);
     expect(saved.status, JSON.stringify(saved.json)).to.be.oneOf([200, 201]);
     const token = await call(url(), ca, 'POST', '/api/v1/enrollment-tokens', { group: 'default' }, admin);
     expect(token.status).to.equal(201);
@@ -148,10 +148,10 @@ describe('end to end: the agent service enforces on a fake sysfs tree and report
     }, 60_000);
     // A new version pushed while the agent runs: the flash drive present now is allowed, then
     // blocked again by the next version.
-    const allowStorage = await call(url(), ca, 'PUT', '/api/v1/groups/default/policy', { rules: `allow with-interface one-of { 08:*:* }\n${RULES}`, implicitTarget: 'block' }, admin);
+    const allowStorage = await call(url(), ca, 'PUT', '/api/v1/groups/default/policy', { rules: `allow with-interface one-of { 08:*:* }\n${RULES}`, implicitTarget: 'block', comment: 'e2e: allow storage' }, admin);
     expect(allowStorage.status).to.equal(200);
     await until('the flash drive allowed by version 3', async () => (await fake.readAttr('3-2', 'authorized')) === '1');
-    const back = await call(url(), ca, 'PUT', '/api/v1/groups/default/policy', { rules: RULES, implicitTarget: 'block' }, admin);
+    const back = await call(url(), ca, 'PUT', '/api/v1/groups/default/policy', { rules: RULES, implicitTarget: 'block', comment: 'e2e: block storage' }, admin);
     expect(back.status).to.equal(200);
     await until('the flash drive blocked by version 4', async () => (await fake.readAttr('3-2', 'authorized')) === '0');
     await until('both versions reported applied', async () => {

@@ -36,6 +36,10 @@ export interface ApiOptions {
   readonly searchScanRows?: number;
   /** The built web console (server/web/dist); no console routes when undefined. */
   readonly webRoot?: string;
+  /** The URL agents and browsers reach the server at, for the console's ready install command. */
+  readonly publicUrl?: string;
+  /** SHA-256 fingerprint of the CA agents pin at enrollment (`portcullis-agent enroll --fingerprint`). */
+  readonly caFingerprint256?: string;
 }
 
 export interface ServerDeps {

@@ -43,6 +43,7 @@ export class FleetRepo {
             key_id: v.keyId,
             created_at: v.createdAt,
             created_by: v.createdBy,
+            comment: v.comment,
           })
           .onConflict((oc) => oc.columns(['group', 'version']).doNothing())
           .executeTakeFirst(),
@@ -76,11 +77,11 @@ export class FleetRepo {
   async listPolicyVersions(group: string): Promise<Array<Omit<PolicyVersionRecord, 'document' | 'signature'>>> {
     const rows = await this.ctx.db
       .selectFrom('policy_versions')
-      .select(['group', 'version', 'key_id', 'created_at', 'created_by'])
+      .select(['group', 'version', 'key_id', 'created_at', 'created_by', 'comment'])
       .where('group', '=', group)
       .orderBy('version', 'desc')
       .execute();
-    return rows.map((r) => ({ group: r.group, version: r.version, keyId: r.key_id, createdAt: r.created_at, createdBy: r.created_by }));
+    return rows.map((r) => ({ group: r.group, version: r.version, keyId: r.key_id, createdAt: r.created_at, createdBy: r.created_by, comment: r.comment }));
   }
 
   async createEnrollmentToken(t: Omit<EnrollmentTokenRecord, 'revokedAt' | 'uses'>): Promise<void> {
@@ -242,6 +243,7 @@ function toPolicyVersion(row: Selectable<PolicyVersionsTable>): PolicyVersionRec
     keyId: row.key_id,
     createdAt: row.created_at,
     createdBy: row.created_by,
+    comment: row.comment,
   };
 }
 

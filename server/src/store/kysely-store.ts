@@ -8,6 +8,8 @@ import type {
   EnrollmentTokenRecord,
   EventQuery,
   EventRecord,
+  EventSummary,
+  EventSummaryQuery,
   GroupRecord,
   IngestResult,
   NewEvent,
@@ -27,6 +29,7 @@ import { FleetRepo } from './fleet-repo.js';
 import { EventsRepo } from './events-repo.js';
 import { AuditRepo } from './audit-repo.js';
 import { InventoryRepo } from './inventory-repo.js';
+import { EventStatsRepo } from './event-stats-repo.js';
 import { utc, utcOrUndefined } from './repo-support.js';
 
 /**
@@ -42,6 +45,7 @@ export class KyselyStore implements Store {
   readonly #events: EventsRepo;
   readonly #audit: AuditRepo;
   readonly #inventory: InventoryRepo;
+  readonly #eventStats: EventStatsRepo;
 
   constructor(db: Kysely<Database>, flavor: SqlFlavor) {
     this.#db = db;
@@ -52,6 +56,7 @@ export class KyselyStore implements Store {
     this.#events = new EventsRepo(ctx);
     this.#audit = new AuditRepo(ctx);
     this.#inventory = new InventoryRepo(ctx);
+    this.#eventStats = new EventStatsRepo(ctx);
   }
 
   async migrate(): Promise<void> {
@@ -203,6 +208,10 @@ export class KyselyStore implements Store {
   }
   async listUsbSeen(): Promise<UsbSeenRecord[]> {
     return this.#inventory.listUsbSeen();
+  }
+
+  async summarizeEvents(q: EventSummaryQuery): Promise<EventSummary> {
+    return this.#eventStats.summarize({ ...q, since: utc(q.since, 'since'), until: utc(q.until, 'until') });
   }
 }
 

@@ -16,6 +16,13 @@ function migrations(flavor: SqlFlavor): Record<string, Migration> {
         if (flavor.kind === 'postgres') await db.schema.createIndex('events_occurred_at_id').on('events').columns(['occurred_at', 'id']).execute();
       },
     },
+    // Why a policy changed, kept beside the version (not in the signed document: agents need not
+    // carry it). Versions saved before this have no comment; they read as ''.
+    '003_policy_version_comment': {
+      up: async (db) => {
+        await db.schema.alterTable('policy_versions').addColumn('comment', 'text', (c) => c.notNull().defaultTo('')).execute();
+      },
+    },
   };
 }
 

@@ -34,6 +34,8 @@ export interface PolicyVersionsTable {
   key_id: string;
   created_at: string;
   created_by: string;
+  /** Why the version was saved; '' for versions from before migration 003. */
+  comment: string;
 }
 
 export interface EnrollmentTokensTable {

@@ -44,6 +44,8 @@ export interface PolicyVersionRecord {
   readonly keyId: string;
   readonly createdAt: string;
   readonly createdBy: string;
+  /** Why it was saved, as the admin wrote it; not part of the signed document. */
+  readonly comment: string;
 }
 
 export interface EnrollmentTokenRecord {
@@ -226,6 +228,28 @@ export interface Store {
   /** Records USB devices seen on an agent: first/last seen per (device key, agent). */
   recordUsbSeen(agentId: string, devices: readonly UsbSighting[], at: string): Promise<void>;
   listUsbSeen(): Promise<UsbSeenRecord[]>;
+
+  /** Counts of the events of some types in an occurred_at window: per UTC day, top agents, top devices. */
+  summarizeEvents(q: EventSummaryQuery): Promise<EventSummary>;
+}
+
+export interface EventSummaryQuery {
+  /** occurred_at, inclusive. */
+  readonly since: string;
+  /** occurred_at, exclusive. */
+  readonly until: string;
+  readonly types: readonly string[];
+  /** How many agents and devices the top lists hold at most. */
+  readonly top: number;
+}
+
+export interface EventSummary {
+  /** Days with at least one event, oldest first; `day` is the UTC date `2026-11-25`. */
+  readonly byDay: ReadonlyArray<{ readonly day: string; readonly count: number }>;
+  /** Agents with the most events, most first (server events, with no agent, are left out). */
+  readonly topAgents: ReadonlyArray<{ readonly agentId: string; readonly count: number }>;
+  /** By the event data's `device.id` and `device.name`, most first; `label` is one of the labels seen. */
+  readonly topDevices: ReadonlyArray<{ readonly id: string; readonly name: string; readonly label: string; readonly count: number }>;
 }
 
 /** A device as the agent reported it (DESIGN.md §6 device JSON) with a stable key. */

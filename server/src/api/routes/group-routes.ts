@@ -18,7 +18,7 @@ import {
   type SignedPolicy,
   type Target, ErrorCodes } from '@portcullis/shared';
 import type { PolicyVersionRecord } from '../../store/store.js';
-import { ApiError, conflict, notFound } from '../api-error.js';
+import { ApiError, badRequest, conflict, notFound } from '../api-error.js';
 import { audit } from '../audit.js';
 import type { ServerDeps } from '../deps.js';
 
@@ -38,6 +38,29 @@ const policyBody = {
   },
 } as const;
 
+/** Why a version was saved; required when saving, kept beside the version, not signed. */
+export const POLICY_COMMENT_MAX = 500;
+
+/** PUT's body: the policy fields and the comment, which savePolicy keeps apart from the document. */
+const saveBody = {
+  ...policyBody,
+  required: ['rules', 'comment'],
+  properties: {
+    ...policyBody.properties,
+    comment: { type: 'string', minLength: 1, maxLength: POLICY_COMMENT_MAX, description: 'Why the policy changes (shown in the version history; not part of the signed document)' },
+  },
+} as const;
+
+/** Simulate takes what a save takes, the comment optional (and ignored). */
+const simulateBody = { ...saveBody, required: ['rules'] } as const;
+
+const versionQuery = {
+  type: 'object',
+  additionalProperties: false,
+  // A string: the API does not coerce query parameters, so the pattern does the checking.
+  properties: { version: { type: 'string', pattern: '^[1-9][0-9]{0,8}$', description: 'An earlier version instead of the latest' } },
+} as const;
+
 const groupParams = { type: 'object', required: ['group'], properties: { group: { type: 'string', pattern: GROUP_PATTERN } } } as const;
 
 /** The stored version as agents receive it: the signed document and its signature. */
@@ -49,16 +72,29 @@ function policyInvalid(errors: unknown): ApiError {
   return new ApiError(400, ErrorCodes.POLICY_INVALID, 'the policy is not valid; see details', errors);
 }
 
+/** The comment trimmed, or a 400 that names the field (a blank comment explains nothing). */
+export function policyComment(value: unknown): string {
+  const comment = typeof value === 'string' ? value.trim() : '';
+  if (comment.length === 0) throw badRequest('comment is required: say in a few words why the policy changes', [{ path: 'comment', message: 'must not be empty' }]);
+  if (comment.length > POLICY_COMMENT_MAX) {
+    throw badRequest(`comment must be at most ${POLICY_COMMENT_MAX} characters`, [{ path: 'comment', message: `at most ${POLICY_COMMENT_MAX} characters` }]);
+  }
+  return comment;
+}
+
 /**
  * Saves a new signed version of a group's policy and pushes it to the group's agents. Shared by
- * the API and the first start (the default group's starter policy).
+ * the API and the first start (the default group's starter policy). `comment` says why; it is
+ * stored with the version, outside the signed document.
  */
 export async function savePolicy(
   deps: Pick<ServerDeps, 'store' | 'clock' | 'signer' | 'publisher'>,
   group: string,
   body: unknown,
   createdBy: string,
+  comment: string,
 ): Promise<SignedPolicy> {
+  const why = policyComment(comment);
   const result = validatePolicyInput(body);
   if (!result.ok) throw policyInvalid(result.errors);
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -74,6 +110,7 @@ export async function savePolicy(
       keyId: deps.signer.keyId,
       createdAt,
       createdBy,
+      comment: why,
     });
     if (stored) {
       const signed: SignedPolicy = { document, keyId: deps.signer.keyId, signature };
@@ -115,24 +152,30 @@ export function groupRoutes(deps: ServerDeps) {
       },
     );
 
-    app.get<{ Params: { group: string } }>(
+    app.get<{ Params: { group: string }; Querystring: { version?: string } }>(
       '/groups/:group/policy',
-      { config: { access: 'viewer', summary: "The group's current signed policy" }, schema: { params: groupParams } },
+      {
+        config: { access: 'viewer', summary: "The group's current signed policy, or an earlier version (?version=N)" },
+        schema: { params: groupParams, querystring: versionQuery },
+      },
       async (request) => {
-        await requireGroup(deps, request.params.group);
-        const latest = await deps.store.latestPolicy(request.params.group);
-        if (!latest) throw notFound(`policy of group ${request.params.group}`);
-        return signedPolicyOf(latest);
+        const { group } = request.params;
+        const version = request.query.version === undefined ? undefined : Number(request.query.version);
+        await requireGroup(deps, group);
+        const found = version === undefined ? await deps.store.latestPolicy(group) : await deps.store.getPolicyVersion(group, version);
+        if (!found) throw notFound(version === undefined ? `policy of group ${group}` : `version ${version} of the policy of group ${group}`);
+        return signedPolicyOf(found);
       },
     );
 
-    app.put<{ Params: { group: string } }>(
+    app.put<{ Params: { group: string }; Body: Record<string, unknown> & { comment: string } }>(
       '/groups/:group/policy',
-      { config: { access: 'admin', summary: 'Save and push a new policy version' }, schema: { params: groupParams, body: policyBody } },
+      { config: { access: 'admin', summary: 'Save and push a new policy version (with a comment saying why)' }, schema: { params: groupParams, body: saveBody } },
       async (request) => {
         await requireGroup(deps, request.params.group);
-        const signed = await savePolicy(deps, request.params.group, request.body, request.user?.username ?? '?');
-        await audit(deps, request, 'policy.save', request.params.group, { version: signed.document.version });
+        const { comment, ...policy } = request.body;
+        const signed = await savePolicy(deps, request.params.group, policy, request.user?.username ?? '?', comment);
+        await audit(deps, request, 'policy.save', request.params.group, { version: signed.document.version, comment: policyComment(comment) });
         return signed;
       },
     );
@@ -146,12 +189,14 @@ export function groupRoutes(deps: ServerDeps) {
       },
     );
 
-    app.post<{ Params: { group: string } }>(
+    app.post<{ Params: { group: string }; Body: Record<string, unknown> }>(
       '/groups/:group/policy/simulate',
-      { config: { access: 'viewer', summary: 'What a policy would do to the devices seen in the fleet' }, schema: { params: groupParams, body: policyBody } },
+      { config: { access: 'viewer', summary: 'What a policy would do to the devices seen in the fleet' }, schema: { params: groupParams, body: simulateBody } },
       async (request) => {
         await requireGroup(deps, request.params.group);
-        const result = validatePolicyInput(request.body);
+        // The body a save would send may be simulated as it is: the comment changes no decision.
+        const { comment: _comment, ...policy } = request.body;
+        const result = validatePolicyInput(policy);
         if (!result.ok) throw policyInvalid(result.errors);
         return simulate(deps, request.params.group, result.input);
       },

@@ -1,0 +1,247 @@
+import type { SignedPolicy } from '@portcullis/shared';
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError } from '../../api.js';
+import { useApp } from '../../app-context.js';
+import { formatTime } from '../../i18n/i18n.js';
+import { exceptionsOf, policyInputOf, temporaryException } from '../devices/rule-builder.js';
+import type { SeenDevice } from './computer-detail.js';
+import { GRANT_HOURS, type AgentView } from './computer-filter.js';
+
+type Notice = { readonly kind: 'status' | 'alert'; readonly text: string } | null;
+
+function NoticeLine({ notice, testid }: { notice: Notice; testid: string }) {
+  if (notice === null) return null;
+  return (
+    <p role={notice.kind} class={notice.kind === 'alert' ? 'error' : 'ok'} data-testid={testid}>
+      {notice.text}
+    </p>
+  );
+}
+
+/** Admin actions: move to a group (with confirmation), refresh inventory, rescan, revoke (with confirmation). */
+export function ComputerActions({ agent, onChanged }: { agent: AgentView; onChanged: () => void }) {
+  const { t, api } = useApp();
+  const [groups, setGroups] = useState<string[]>([]);
+  const [target, setTarget] = useState('');
+  const [confirming, setConfirming] = useState<'move' | 'revoke' | null>(null);
+  const [notice, setNotice] = useState<Notice>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    api
+      .get<{ groups: Array<{ name: string }> }>('/groups')
+      .then((r) => setGroups(r.groups.map((g) => g.name).filter((g) => g !== agent.group)))
+      .catch((err: unknown) => setNotice({ kind: 'alert', text: t('common.error', { message: (err as Error).message }) }));
+  }, [api, agent.group]);
+
+  const run = async (work: () => Promise<string>) => {
+    setBusy(true);
+    try {
+      setNotice({ kind: 'status', text: await work() });
+    } catch (err) {
+      const offline = err instanceof ApiError && err.status === 409;
+      setNotice({ kind: 'alert', text: offline ? t('computers.command.offline') : t('common.error', { message: (err as Error).message }) });
+    } finally {
+      setBusy(false);
+      setConfirming(null);
+    }
+  };
+  const enc = encodeURIComponent(agent.id);
+  const command = (name: 'refresh-inventory' | 'rescan') =>
+    run(async () => t('computers.command.sent', { id: (await api.post<{ commandId: string }>(`/agents/${enc}/commands`, { name })).commandId }));
+  const move = () =>
+    run(async () => {
+      await api.put(`/agents/${enc}/group`, { group: target });
+      onChanged();
+      return t('computers.move.done', { group: target });
+    });
+  const revoke = () =>
+    run(async () => {
+      await api.post(`/agents/${enc}/revoke`);
+      onChanged();
+      return t('computers.revoke.done');
+    });
+
+  return (
+    <section aria-labelledby="computer-actions-h" class="computer-actions">
+      <h2 id="computer-actions-h">{t('computers.actions')}</h2>
+      <div class="toolbar">
+        <label>
+          {t('computers.move.label')}
+          <select value={target} onChange={(e) => (setTarget(e.currentTarget.value), setConfirming(null))} data-testid="computer-move-group">
+            <option value="">—</option>
+            {groups.map((g) => (
+              <option key={g} value={g}>
+                {g}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="button" disabled={target === '' || busy} onClick={() => setConfirming('move')} data-testid="computer-move">
+          {t('computers.move.submit')}
+        </button>
+        <button type="button" class="secondary" disabled={busy} onClick={() => void command('refresh-inventory')} data-testid="computer-refresh">
+          {t('computers.refresh')}
+        </button>
+        <button type="button" class="secondary" disabled={busy} onClick={() => void command('rescan')} data-testid="computer-rescan">
+          {t('computers.rescan')}
+        </button>
+        <button type="button" class="danger" disabled={busy} onClick={() => setConfirming('revoke')} data-testid="computer-revoke">
+          {t('computers.revoke')}
+        </button>
+      </div>
+      {confirming !== null && (
+        <div class="confirm" role="alertdialog" aria-labelledby="computer-confirm-text">
+          <p id="computer-confirm-text">
+            {confirming === 'move' ? t('computers.move.confirm', { host: agent.hostname, group: target }) : t('computers.revoke.confirm', { host: agent.hostname })}
+          </p>
+          <button type="button" class={confirming === 'revoke' ? 'danger' : ''} disabled={busy} onClick={() => void (confirming === 'move' ? move() : revoke())} data-testid="computer-confirm">
+            {t('computers.confirm')}
+          </button>{' '}
+          <button type="button" class="secondary" onClick={() => setConfirming(null)} data-testid="computer-confirm-cancel">
+            {t('common.cancel')}
+          </button>
+        </div>
+      )}
+      <NoticeLine notice={notice} testid="computer-action-result" />
+    </section>
+  );
+}
+
+/**
+ * A temporary grant is an exception in the group's policy that names this computer: read the
+ * group's current policy, add (or drop) the exception, save it as a new version with a comment.
+ */
+export function TemporaryAccess({ agent, devices }: { agent: AgentView; devices: readonly SeenDevice[] }) {
+  const { t, api, locale } = useApp();
+  const [policy, setPolicy] = useState<SignedPolicy | null>(null);
+  const [deviceKey, setDeviceKey] = useState('');
+  const [hours, setHours] = useState<number>(GRANT_HOURS[2]);
+  const [reason, setReason] = useState('');
+  const [notice, setNotice] = useState<Notice>(null);
+  const [busy, setBusy] = useState(false);
+  const path = `/groups/${encodeURIComponent(agent.group)}/policy`;
+
+  useEffect(() => {
+    api
+      .get<SignedPolicy>(path)
+      .then(setPolicy)
+      .catch((err: unknown) => setNotice({ kind: 'alert', text: t('common.error', { message: (err as Error).message }) }));
+  }, [api, path]);
+
+  const save = async (change: (doc: SignedPolicy['document']) => { exceptions: SignedPolicy['document']['exceptions']; comment: string; done: (v: number) => string }) => {
+    setBusy(true);
+    try {
+      // Re-read right before saving so an edit made meanwhile by someone else is kept.
+      const fresh = await api.get<SignedPolicy>(path);
+      const { exceptions, comment, done } = change(fresh.document);
+      const saved = await api.put<SignedPolicy>(path, policyInputOf(fresh.document, comment, { exceptions }));
+      setPolicy(saved);
+      setNotice({ kind: 'status', text: done(saved.document.version) });
+    } catch (err) {
+      setNotice({ kind: 'alert', text: t('common.error', { message: (err as Error).message }) });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const grant = () => {
+    const device = devices.find((d) => d.key === deviceKey);
+    if (device === undefined) return;
+    const x = temporaryException(agent.id, device, hours, reason.trim() || t('computers.grant.title'), new Date());
+    void save((doc) => ({
+      exceptions: [...doc.exceptions, x],
+      comment: t('computers.grant.comment', { host: agent.hostname, rule: x.rule, hours }),
+      done: (version) => t('computers.grant.done', { version }),
+    }));
+  };
+  const revoke = (id: string, rule: string) =>
+    void save((doc) => ({
+      exceptions: doc.exceptions.filter((x) => x.id !== id),
+      comment: t('computers.grant.revokeComment', { host: agent.hostname, rule }),
+      done: () => t('computers.exceptions.revoked'),
+    }));
+
+  const mine = policy === null ? [] : exceptionsOf(policy.document, agent.id, new Date());
+  return (
+    <section aria-labelledby="computer-grant-h" class="computer-grant">
+      <h2 id="computer-grant-h">{t('computers.grant.title')}</h2>
+      {devices.length === 0 ? (
+        <p>{t('computers.grant.noDevices')}</p>
+      ) : (
+        <form
+          class="toolbar"
+          onSubmit={(e) => {
+            e.preventDefault();
+            grant();
+          }}
+        >
+          <label>
+            {t('computers.grant.device')}
+            <select value={deviceKey} onChange={(e) => setDeviceKey(e.currentTarget.value)} required data-testid="grant-device">
+              <option value="">{t('computers.grant.pick')}</option>
+              {devices.map((d) => (
+                <option key={d.key} value={d.key}>
+                  {d.id} {d.name} {d.serial}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            {t('computers.grant.hours')}
+            <select value={String(hours)} onChange={(e) => setHours(Number(e.currentTarget.value))} data-testid="grant-hours">
+              {GRANT_HOURS.map((h) => (
+                <option key={h} value={String(h)}>
+                  {t('computers.grant.hoursValue', { hours: h })}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            {t('computers.grant.reason')}
+            <input value={reason} maxLength={500} onInput={(e) => setReason(e.currentTarget.value)} data-testid="grant-reason" />
+          </label>
+          <button type="submit" disabled={busy || deviceKey === '' || policy === null} data-testid="grant-submit">
+            {t('computers.grant.submit')}
+          </button>
+        </form>
+      )}
+      <NoticeLine notice={notice} testid="grant-result" />
+      <h3>{t('computers.exceptions')}</h3>
+      {mine.length === 0 ? (
+        <p>{t('computers.exceptions.none')}</p>
+      ) : (
+        <table data-testid="exceptions-table">
+          <thead>
+            <tr>
+              <th scope="col">{t('computers.exceptions.rule')}</th>
+              <th scope="col">{t('computers.exceptions.reason')}</th>
+              <th scope="col">{t('computers.exceptions.until')}</th>
+              <th scope="col">{t('computers.exceptions.state')}</th>
+              <th scope="col">
+                <span class="visually-hidden">{t('computers.exceptions.revoke')}</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {mine.map((x) => (
+              <tr key={x.id} data-testid="exception-row">
+                <td>
+                  <code>{x.rule}</code>
+                </td>
+                <td>{x.reason}</td>
+                <td>{formatTime(locale, x.until)}</td>
+                <td>{x.active ? t('computers.exceptions.active') : t('computers.exceptions.expired')}</td>
+                <td>
+                  <button type="button" class="secondary" disabled={busy} onClick={() => revoke(x.id, x.rule)} data-testid="exception-revoke">
+                    {t('computers.exceptions.revoke')}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

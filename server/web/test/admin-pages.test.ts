@@ -1,0 +1,101 @@
+import { expect } from 'chai';
+import { auditSearchPath, detailPairs, filterFromQuery, localToIso } from '../src/pages/audit/audit-query.js';
+import { expiresInUntil, installCommand, shellQuote, tokenState } from '../src/pages/tokens/token-logic.js';
+import { USERNAME_PATTERN, sortUsers, type UserView } from '../src/pages/users/user-logic.js';
+
+const NOW = new Date('2026-11-25T10:00:00.000Z');
+const HOUR = 3_600_000;
+
+describe('tokens page logic', () => {
+  describe('expiresInUntil', () => {
+    const rows: Array<[string, number, string | null]> = [
+      // exactly one hour ahead
+      ['one hour', HOUR, '1h'],
+      // a part of an hour rounds up: the token never dies before the chosen moment
+      ['61 minutes', HOUR + 60_000, '2h'],
+      ['ninety days', 90 * 24 * HOUR, '2160h'],
+      // beyond the server's 90-day limit
+      ['ninety days and a minute', 90 * 24 * HOUR + 60_000, null],
+      // now or the past is no expiry
+      ['now', 0, null],
+      ['yesterday', -24 * HOUR, null],
+    ];
+    for (const [name, offset, expected] of rows) {
+      it(name, () => expect(expiresInUntil(new Date(NOW.getTime() + offset), NOW)).to.equal(expected));
+    }
+    it('refuses an unreadable date', () => expect(expiresInUntil(new Date(''), NOW)).to.equal(null));
+  });
+
+  describe('installCommand', () => {
+    it('prints the agent enroll line with the token, URL and CA fingerprint', () => {
+      expect(installCommand('pct_AbC-d_9', 'https://portcullis.example.az:8443/', 'AB:CD:EF')).to.equal(
+        'PORTCULLIS_ENROLL_TOKEN=pct_AbC-d_9 portcullis-agent enroll --server https://portcullis.example.az:8443 --fingerprint AB:CD:EF',
+      );
+    });
+    it('leaves out --fingerprint when the server does not know it', () => {
+      expect(installCommand('pct_x', 'https://h:8443', null)).to.equal('PORTCULLIS_ENROLL_TOKEN=pct_x portcullis-agent enroll --server https://h:8443');
+    });
+    it('quotes anything a shell would read differently', () => {
+      expect(shellQuote("a b'c")).to.equal(`'a b'\\''c'`);
+      expect(shellQuote('$(rm -rf /)')).to.equal(`'$(rm -rf /)'`);
+      expect(shellQuote('https://h:1/x')).to.equal('https://h:1/x');
+    });
+  });
+
+  describe('tokenState', () => {
+    const rows: Array<[string, { expiresAt: string; revokedAt: string | null }, string]> = [
+      ['in the future', { expiresAt: '2026-11-25T11:00:00.000Z', revokedAt: null }, 'active'],
+      // expiry is exclusive: at the very moment the token is dead
+      ['at expiry', { expiresAt: NOW.toISOString(), revokedAt: null }, 'expired'],
+      // revoked wins over everything
+      ['revoked and expired', { expiresAt: '2026-01-01T00:00:00.000Z', revokedAt: '2025-12-01T00:00:00.000Z' }, 'revoked'],
+    ];
+    for (const [name, token, expected] of rows) it(name, () => expect(tokenState(token, NOW)).to.equal(expected));
+  });
+});
+
+describe('audit page logic', () => {
+  it('reads the filter from the hash and leaves missing fields empty', () => {
+    expect(filterFromQuery(new URLSearchParams('actor=alice&since=2026-11-25T10:00'))).to.deep.equal({ actor: 'alice', action: '', since: '2026-11-25T10:00', until: '' });
+  });
+
+  it('builds the search query: trimmed, lower-case action, local times as instants, cursor last', () => {
+    const path = auditSearchPath({ actor: ' alice ', action: 'User', since: '2026-11-25T10:00', until: '' }, 100, '42');
+    const [base, qs] = path.split('?') as [string, string];
+    expect(base).to.equal('/audit/search');
+    const q = new URLSearchParams(qs);
+    expect(q.get('actor')).to.equal('alice');
+    expect(q.get('action')).to.equal('user');
+    expect(q.get('since')).to.equal(new Date('2026-11-25T10:00').toISOString());
+    expect(q.has('until')).to.equal(false);
+    expect(q.get('limit')).to.equal('100');
+    expect(q.get('cursor')).to.equal('42');
+  });
+
+  it('sends only the limit for an empty filter', () => {
+    expect(auditSearchPath({ actor: '', action: '', since: '', until: '' }, 50)).to.equal('/audit/search?limit=50');
+  });
+
+  it('drops an unreadable time instead of sending it', () => {
+    expect(localToIso('not a time')).to.equal(undefined);
+    expect(localToIso('  ')).to.equal(undefined);
+  });
+
+  it('shows details as key: value, nested values as JSON', () => {
+    expect(detailPairs({ role: 'admin', ip: '127.0.0.1', rules: { n: 2 } })).to.deep.equal(['role: admin', 'ip: 127.0.0.1', 'rules: {"n":2}']);
+  });
+});
+
+describe('users page logic', () => {
+  it('lists active users first, admins first, then by name', () => {
+    const u = (username: string, role: UserView['role'], disabled = false): UserView => ({ username, role, disabled, createdAt: NOW.toISOString() });
+    const sorted = sortUsers([u('zed', 'viewer'), u('old', 'admin', true), u('bob', 'admin'), u('amy', 'security'), u('abe', 'admin')]);
+    expect(sorted.map((x) => x.username)).to.deep.equal(['abe', 'bob', 'amy', 'zed', 'old']);
+  });
+
+  it('checks usernames as the server does (the browser anchors the pattern)', () => {
+    const re = new RegExp(`^(?:${USERNAME_PATTERN})$`, 'v');
+    for (const good of ['alice', 'a.b-c_d', 'x1']) expect(re.test(good), good).to.equal(true);
+    for (const bad of ['Alice', '1abc', 'a', 'a b', `a${'b'.repeat(64)}`]) expect(re.test(bad), bad).to.equal(false);
+  });
+});
