@@ -7,8 +7,9 @@
 //
 // Without --server the agent enforces its built-in policy (hubs, keyboards and mice only) and
 // reports nothing; with it, the agent enrolls first and the events appear in the server's
-// violation log (GET /api/v1/events). The tree and the state folder are removed at the end
-// unless --keep is given.
+// violation log (GET /api/v1/events and the console). With --wait the agent keeps running
+// (push policies from the console and watch it apply them) until Ctrl-C. The tree and the state
+// folder are removed at the end unless --keep is given.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,7 +22,7 @@ const bin = join(root, 'agent', 'bin', 'portcullis-agent.js');
 const { FakeSysfs } = await import(join(root, 'agent', 'dist', 'test', 'support', 'fake-sysfs.js'));
 
 const { values } = parseArgs({
-  options: { server: { type: 'string' }, token: { type: 'string' }, fingerprint: { type: 'string' }, keep: { type: 'boolean' } },
+  options: { server: { type: 'string' }, token: { type: 'string' }, fingerprint: { type: 'string' }, keep: { type: 'boolean' }, wait: { type: 'boolean' } },
 });
 
 const work = await mkdtemp(join(tmpdir(), 'portcullis-demo-'));
@@ -66,6 +67,10 @@ try {
   const status = cli(['status', '--state', state]);
   process.stdout.write(status.stdout + status.stderr);
   say(`events queued for the server (seq ${JSON.parse(await readFile(join(state, 'status.json'), 'utf8')).spool.lastSeq} so far)`);
+  if (values.wait) {
+    say('the agent keeps running; press Ctrl-C to stop it');
+    await new Promise((resolve) => process.once('SIGINT', resolve));
+  }
 } finally {
   if (agent) {
     agent.kill('SIGTERM');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../src/api/app.js';
-import { auditMatches, disableRefusal } from '../src/api/routes/admin-extra-routes.js';
+import { auditMatches, disableRefusal, roleRefusal } from '../src/api/routes/admin-extra-routes.js';
 import { hashSecret, newSecret } from '../src/auth/secrets.js';
 import { openSqliteStore } from '../src/store/sqlite-store.js';
 import type { Role, Store } from '../src/store/store.js';
@@ -170,15 +170,33 @@ describe('REST API admin extras', () => {
       expect((await api().store.getUser('admin'))?.disabled).to.equal(false);
     });
 
-    it('refuses bad input: unknown user, bad name, unknown or missing fields, a role change', async () => {
+    it('changes a role, ends the user\u2019s sessions and audits it; refuses changing one\u2019s own role', async () => {
+      const { store } = api();
+      const session = await api().session('viewer');
+      const res = await api().call('PATCH', `${V1}/users/viewer`, { token: tokens.admin, body: { role: 'security' } });
+      expect(res.statusCode, res.body).to.equal(200);
+      expect(res.json()).to.include({ username: 'viewer', role: 'security', disabled: false });
+      expect((await store.getUser('viewer'))?.role).to.equal('security');
+      expectError(await api().call('GET', `${V1}/me`, { token: session }), 401);
+      expect((await store.listAudit(1))[0]).to.deep.include({ action: 'user.role', target: 'viewer' });
+      expect(JSON.stringify((await store.listAudit(1))[0])).to.contain('"to":"security"');
+      await api().call('PATCH', `${V1}/users/viewer`, { token: tokens.admin, body: { role: 'viewer' } });
+      tokens.viewer = await api().session('viewer');
+
+      const own = expectError(await api().call('PATCH', `${V1}/users/admin`, { token: tokens.admin, body: { role: 'viewer' } }), 409);
+      expect(own.message).to.match(/your own role/);
+      expect((await store.getUser('admin'))?.role).to.equal('admin');
+    });
+
+    it('refuses bad input: unknown user, bad name, unknown or missing fields, an unknown role', async () => {
       expectError(await api().call('PATCH', `${V1}/users/nobody`, { token: tokens.admin, body: { disabled: true } }), 404);
       const bad: Array<[string, unknown]> = [
         ['Not A Name', { disabled: true }],
         ['viewer', {}],
         ['viewer', { disabled: 'yes' }],
         ['viewer', { disabled: true, colour: 'red' }],
-        // the store has no way to change a role yet; the field is refused, not ignored
-        ['viewer', { role: 'admin' }],
+        // not a role
+        ['viewer', { role: 'root' }],
       ];
       for (const [name, body] of bad) {
         const res = await api().call('PATCH', `${V1}/users/${encodeURIComponent(name)}`, { token: tokens.admin, body });
@@ -193,6 +211,32 @@ describe('REST API admin extras', () => {
       expect(res.json()).to.deep.equal({ url: null, caFingerprint256: null });
     });
   });
+});
+
+describe('roleRefusal', () => {
+  const admin = { username: 'admin', role: 'admin' as const, disabled: false };
+  const admin2 = { username: 'admin2', role: 'admin' as const, disabled: false };
+  const admin2Off = { ...admin2, disabled: true };
+  const sec = { username: 'sec', role: 'security' as const, disabled: false };
+  const rows: Array<[string, string, typeof admin | typeof sec, 'admin' | 'security' | 'viewer', Array<typeof admin | typeof sec>, RegExp | null]> = [
+    // an admin promotes or demotes someone else
+    ['promote a security user', 'admin', sec, 'admin', [admin, sec], null],
+    // nobody changes their own role, even to the same rank elsewhere
+    ['own role', 'admin', admin, 'viewer', [admin, admin2], /your own role/],
+    // one of two active admins may be demoted
+    ['one of two admins', 'admin', admin2, 'security', [admin, admin2], null],
+    // the last active admin keeps the role, whoever asks
+    ['last active admin', 'admin2', admin, 'viewer', [admin, admin2Off], /last active/],
+    // the same role is no change at all
+    ['no change', 'admin', admin, 'admin', [admin], null],
+  ];
+  for (const [name, actor, target, role, users, expected] of rows) {
+    it(name, () => {
+      const refusal = roleRefusal(actor, target, role, users);
+      if (expected === null) expect(refusal).to.equal(null);
+      else expect(refusal).to.match(expected);
+    });
+  }
 });
 
 describe('disableRefusal', () => {

@@ -72,6 +72,13 @@ for (const backend of BACKENDS) {
         expect(await store.setUserDisabled('nobody', true)).to.equal(false);
       });
 
+      it('changes a user\u2019s role; an unknown user reports false', async () => {
+        const { store } = h();
+        expect(await store.setUserRole('zoe', 'security')).to.equal(true);
+        expect((await store.getUser('zoe'))?.role).to.equal('security');
+        expect(await store.setUserRole('nobody', 'admin')).to.equal(false);
+      });
+
       it('creates, reads and deletes sessions; expiry sweeps only expired ones', async () => {
         const { store } = h();
         await store.createSession({ tokenHash: 's1', username: 'alice', createdAt: at(0), expiresAt: at(10) });

@@ -39,6 +39,11 @@ export class AccountsRepo {
     return changedRows(result) > 0;
   }
 
+  async setUserRole(username: string, role: Role): Promise<boolean> {
+    const result = await this.ctx.db.updateTable('users').set({ role }).where('username', '=', username).executeTakeFirst();
+    return changedRows(result) > 0;
+  }
+
   async createSession(session: SessionRecord): Promise<void> {
     await guarded(
       this.ctx.flavor,

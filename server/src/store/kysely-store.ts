@@ -20,6 +20,7 @@ import type {
   UsbSeenRecord,
   UsbSighting,
   UserRecord,
+  Role,
 } from './store.js';
 import type { Database } from './schema.js';
 import type { SqlFlavor } from './sql-flavor.js';
@@ -81,6 +82,9 @@ export class KyselyStore implements Store {
   }
   async setUserDisabled(username: string, disabled: boolean): Promise<boolean> {
     return this.#accounts.setUserDisabled(username, disabled);
+  }
+  async setUserRole(username: string, role: Role): Promise<boolean> {
+    return this.#accounts.setUserRole(username, role);
   }
 
   async createSession(session: SessionRecord): Promise<void> {

@@ -165,6 +165,8 @@ export interface Store {
   setPasswordHash(username: string, passwordHash: string): Promise<boolean>;
   /** Disables (or re-enables) a user's login; false when there is no such user. */
   setUserDisabled(username: string, disabled: boolean): Promise<boolean>;
+  /** Gives a user another role; false when there is no such user. */
+  setUserRole(username: string, role: Role): Promise<boolean>;
 
   createSession(session: SessionRecord): Promise<void>;
   getSession(tokenHash: string): Promise<SessionRecord | undefined>;

@@ -45,6 +45,23 @@ export function disableRefusal(
   return otherActiveAdmins.length === 0 ? 'the last active administrator cannot be disabled' : null;
 }
 
+/**
+ * Why `actor` may not give `target` the role `role`, or null: nobody changes their own role
+ * (an admin demoting themselves by mistake), and the last active administrator keeps the role.
+ */
+export function roleRefusal(
+  actor: string,
+  target: Pick<UserRecord, 'username' | 'role' | 'disabled'>,
+  role: UserRecord['role'],
+  users: ReadonlyArray<Pick<UserRecord, 'username' | 'role' | 'disabled'>>,
+): string | null {
+  if (role === target.role) return null;
+  if (target.username === actor) return 'you cannot change your own role';
+  if (target.role !== 'admin' || target.disabled) return null;
+  const otherActiveAdmins = users.filter((u) => u.role === 'admin' && !u.disabled && u.username !== target.username);
+  return otherActiveAdmins.length === 0 ? 'the last active administrator must stay an administrator' : null;
+}
+
 /** A chain check as the console shows it. */
 export function chainReport(check: ChainCheck): { ok: boolean; records?: number; firstBroken?: { id: number; reason: string } } {
   return check.intact ? { ok: true, records: check.count } : { ok: false, firstBroken: { id: check.brokenAtId, reason: check.reason } };
@@ -75,8 +92,8 @@ const usernameParams = {
 const patchUserBody = {
   type: 'object',
   additionalProperties: false,
-  required: ['disabled'],
-  properties: { disabled: { type: 'boolean' } },
+  minProperties: 1,
+  properties: { disabled: { type: 'boolean' }, role: { type: 'string', enum: ['admin', 'security', 'viewer'] } },
 } as const;
 
 type SearchQuery = AuditFilter & { limit?: string; cursor?: string };
@@ -135,26 +152,36 @@ export function adminExtraRoutes(deps: ServerDeps) {
       return { auditTrail, eventLog, checkedAt: deps.clock().toISOString() };
     });
 
-    app.patch<{ Params: { username: string }; Body: { disabled: boolean } }>(
+    app.patch<{ Params: { username: string }; Body: { disabled?: boolean; role?: UserRecord['role'] } }>(
       '/users/:username',
       {
-        config: { access: 'admin', summary: 'Disable or re-enable a user' },
+        config: { access: 'admin', summary: "Change a user's role, or disable or re-enable the user" },
         schema: { params: usernameParams, body: patchUserBody },
       },
       async (request) => {
         const { username } = request.params;
-        const { disabled } = request.body;
         const user = await deps.store.getUser(username);
         if (!user) throw notFound(`user ${username}`);
-        const refusal = disableRefusal(request.user?.username ?? '', user, disabled, await deps.store.listUsers());
+        const actor = request.user?.username ?? '';
+        const users = await deps.store.listUsers();
+        const disabled = request.body.disabled ?? user.disabled;
+        const role = request.body.role ?? user.role;
+        // Both checks before either change: a request is applied whole or not at all.
+        const refusal = disableRefusal(actor, user, disabled, users) ?? roleRefusal(actor, user, role, users);
         if (refusal) throw conflict(refusal);
+        if (user.role !== role) {
+          await deps.store.setUserRole(username, role);
+          // The role applies from the next request; ending the sessions makes the console start afresh.
+          await deps.store.deleteSessionsOf(username);
+          await audit(deps, request, 'user.role', username, { from: user.role, to: role });
+        }
         if (user.disabled !== disabled) {
           await deps.store.setUserDisabled(username, disabled);
           // A disabled account must not keep the sessions it already had.
           if (disabled) await deps.store.deleteSessionsOf(username);
           await audit(deps, request, disabled ? 'user.disable' : 'user.enable', username);
         }
-        return { username, role: user.role, createdAt: user.createdAt, disabled };
+        return { username, role, createdAt: user.createdAt, disabled };
       },
     );
 

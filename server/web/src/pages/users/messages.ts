@@ -25,7 +25,8 @@ export const az = {
   'users.setPassword.label': '{name} üçün yeni parol',
   'users.setPassword.save': 'Parolu saxla',
   'users.passwordSet': '{name} üçün parol dəyişdirildi; onun sessiyaları bağlandı.',
-  'users.roleChangeUnavailable': 'Rolu dəyişmək hələ mümkün deyil: yeni rolla yeni istifadəçi yaradın və köhnəsini bloklayın.',
+  'users.roleChanged': '{name} artıq {role} rolundadır; onun sessiyaları bağlandı.',
+  'users.changeRole': '{name} istifadəçisinin rolu',
   'users.refused': 'Server imtina etdi: {message}',
   'users.empty': 'İstifadəçi yoxdur.',
 } as const;
@@ -56,7 +57,8 @@ export const en: Readonly<Record<keyof typeof az, string>> = {
   'users.setPassword.label': 'New password for {name}',
   'users.setPassword.save': 'Save password',
   'users.passwordSet': 'Password of {name} changed; their sessions were ended.',
-  'users.roleChangeUnavailable': 'Changing a role is not possible yet: create a new user with the new role and disable the old one.',
+  'users.roleChanged': '{name} is now {role}; their sessions were ended.',
+  'users.changeRole': 'Role of {name}',
   'users.refused': 'The server refused: {message}',
   'users.empty': 'No users.',
 };

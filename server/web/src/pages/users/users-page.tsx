@@ -62,6 +62,12 @@ export function UsersPage(_props: { route: Route }) {
       return t(disabled ? 'users.disabled' : 'users.enabled', { name: u.username });
     });
 
+  const setRoleOf = (u: UserView, next: Role) =>
+    void run(async () => {
+      await api.patch(`/users/${encodeURIComponent(u.username)}`, { role: next });
+      return t('users.roleChanged', { name: u.username, role: t(`role.${next}`) });
+    });
+
   const savePassword = (e: Event, username: string) => {
     e.preventDefault();
     void run(async () => {
@@ -117,7 +123,7 @@ export function UsersPage(_props: { route: Route }) {
         </button>
       </form>
       <p id="users-password-rule" class="users-hint">
-        {t('users.passwordRule', { min: MIN_PASSWORD_LENGTH })} {t('users.roleChangeUnavailable')}
+        {t('users.passwordRule', { min: MIN_PASSWORD_LENGTH })}
       </p>
 
       {message !== null && (
@@ -149,7 +155,27 @@ export function UsersPage(_props: { route: Route }) {
                   <td>
                     {u.username} {self && <span class="users-muted">{t('users.you')}</span>}
                   </td>
-                  <td>{t(`role.${u.role}`)}</td>
+                  <td>
+                    {self ? (
+                      t(`role.${u.role}`)
+                    ) : (
+                      <label>
+                        <span class="visually-hidden">{t('users.changeRole', { name: u.username })}</span>
+                        <select
+                          value={u.role}
+                          disabled={busy}
+                          onChange={(e) => setRoleOf(u, e.currentTarget.value as Role)}
+                          data-testid="users-role"
+                        >
+                          {ROLES.map((r) => (
+                            <option value={r} key={r}>
+                              {t(`role.${r}`)}
+                            </option>
+                          ))}
+                        </select>
+                      </label>
+                    )}
+                  </td>
                   <td class={u.disabled ? 'error' : 'ok'}>{t(u.disabled ? 'users.state.disabled' : 'users.state.active')}</td>
                   <td>{formatTime(locale, u.createdAt)}</td>
                   <td>
