@@ -99,6 +99,7 @@ async function main() {
     setInterfaceAuthorized: (n, a) => enforcer.setInterfaceAuthorized(n, a),
     interfaceDefault: (n, a) => enforcer.interfaceDefault(n, a),
     listInterfaces: (n) => enforcer.listInterfaces(n),
+    interfaceCount: (n) => enforcer.interfaceCount(n),
   };
   const executor = new PlanExecutor({ enforcer: timed, readonly: { protect: async () => [] }, logger });
   let durableAt = 0;

@@ -118,4 +118,34 @@ describe("console: the issue's done-when flow in Chromium", function () {
 
     h.expectNoProblems(page, 'visiting every page with data');
   });
+
+  it('allows the blocked flash drive from the devices page: rule previewed, saved as a new version, let in by the agent', async () => {
+    if (fleet === undefined || fleet.agentId === '') throw new Error('the flow above did not enroll an agent');
+    const page = await h.newPage({ locale: 'en' });
+    await signIn(page, h.url, h.users.admin);
+    await openRoute(page, '/devices');
+    const row = page.getByTestId('devices-row').filter({ hasText: '0781:5567' }).first();
+    await row.getByTestId('devices-allow').click();
+    const panel = page.getByTestId('devices-allow-panel');
+    await panel.waitFor();
+    expect(await panel.getByTestId('devices-allow-group').inputValue()).to.equal('default');
+    const rule = await panel.getByTestId('devices-allow-rule').innerText();
+    expect(rule).to.match(/^allow id 0781:5567 serial "4C530001230925117334"/);
+    const added = panel.getByTestId('devices-allow-preview').locator('tr', { hasText: '+ ' });
+    await added.first().waitFor();
+    expect(await added.count()).to.equal(1);
+    expect(await added.innerText()).to.contain(rule.trim());
+    const before = (await h.api('GET', '/api/v1/groups/default/policy')).json.document.version as number;
+    await screenshot(page, 'devices-allow-preview-en');
+    await panel.getByTestId('devices-allow-save').click();
+    await expectText(page.getByTestId('devices-allow-result'), h.t('en', 'devices.allow.saved', { group: 'default', version: before + 1 }));
+
+    await until('the agent to apply the new version', async () => (await fleet?.policyVersion()) === before + 1, 10_000);
+    await until('the flash drive to be let in', async () => (await fleet?.authorized('2-1')) === '1', 10_000);
+    const saved = (await h.api('GET', '/api/v1/groups/default/policy')).json.document;
+    // Placed before the storage block, or the first match would still block it.
+    const lines = (saved.rules as string).split('\n');
+    expect(lines).to.include(rule.trim());
+    expect(lines.indexOf(rule.trim())).to.be.below(lines.indexOf(STORAGE_RULE));
+  });
 });

@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import { readFile } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
+import { until } from '../e2e/support/server-api.js';
 import { expectText, openRoute, screenshot, signIn, useConsole } from './support/console-harness.js';
 import { FakeFleet, RULES, STORAGE_RULE, STORAGE_RULE_LINE, savePolicy } from './support/fake-fleet.js';
 
@@ -64,7 +65,7 @@ describe('console violation log in Chromium, fed by a real agent', function () {
     h.expectNoProblems(page, 'watching the live tail');
   });
 
-  it('triages the block with a comment from the keyboard-selected row, and the server keeps it', async () => {
+  it('triages the selected block with a comment (toolbar button, then the `a` key), and the server keeps it', async () => {
     const page = await h.newPage({ locale: 'en' });
     await signIn(page, h.url, h.users.security);
     await openRoute(page, '/events?type=device.blocked');
@@ -122,5 +123,45 @@ describe('console violation log in Chromium, fed by a real agent', function () {
       return r.status;
     }, (await blockedEvents())[0].id);
     expect(status).to.equal(403);
+  });
+
+  it('lets a reviewer work through the rows from the keyboard and triage two blocks at once', async () => {
+    if (fleet === undefined) throw new Error('no agent');
+    await fleet.plugFlash('3-3', 'SECOND-STICK-0001');
+    await until('the second block at the server', async () => (await blockedEvents()).length === 2, 10_000);
+    const page = await h.newPage({ locale: 'en' });
+    await signIn(page, h.url, h.users.security);
+    await openRoute(page, '/events?type=device.blocked');
+    const rows = page.getByTestId('events-row');
+    await until('both blocks listed', async () => (await rows.count()) === 2, 5_000);
+    const selected = page.locator('[data-testid="events-row"][aria-selected="true"]');
+
+    // k twice reaches the top row whatever was selected; j moves down, x checks, Enter opens.
+    await page.locator('main#main h1').click();
+    await page.keyboard.press('k');
+    await page.keyboard.press('k');
+    const first = await rows.first().getAttribute('data-event-id');
+    await until('the top row to be selected', async () => (await selected.getAttribute('data-event-id')) === first, 2_000);
+    await page.keyboard.press('x');
+    await page.keyboard.press('j');
+    await until('the selection to move down', async () => (await selected.getAttribute('data-event-id')) !== first, 2_000);
+    await page.keyboard.press('x');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('events-detail').waitFor();
+    expect(await page.getByTestId('events-check').evaluateAll((boxes) => boxes.map((b) => (b as HTMLInputElement).checked))).to.deep.equal([true, true]);
+
+    await page.keyboard.press('a');
+    const dialog = page.getByTestId('events-triage-dialog');
+    await dialog.waitFor();
+    await expectText(dialog.locator('h2'), h.t('en', 'events.triage.title', { count: 2 }));
+    await page.keyboard.type('both sticks handed in to IT');
+    await dialog.getByTestId('events-triage-submit').click();
+    await dialog.waitFor({ state: 'detached' });
+    for (const status of await page.getByTestId('events-row-status').allInnerTexts()) expect(status).to.equal(h.t('en', 'events.status.acknowledged'));
+    const stored = await blockedEvents();
+    expect(stored.map((e) => [e.status, e.comment])).to.deep.equal([
+      ['acknowledged', 'both sticks handed in to IT'],
+      ['acknowledged', 'both sticks handed in to IT'],
+    ]);
   });
 });

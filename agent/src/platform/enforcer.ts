@@ -22,6 +22,8 @@ export interface Enforcer {
    * `cc:ss:pp` type, so per-interface authorization can pick them by type. Reads only.
    */
   listInterfaces(name: string): Promise<InterfaceState[]>;
+  /** How many interfaces the device's active configuration has (`bNumInterfaces`), or null if unknown. */
+  interfaceCount(name: string): Promise<number | null>;
 }
 
 export interface InterfaceState {

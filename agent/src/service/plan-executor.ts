@@ -198,16 +198,20 @@ export class PlanExecutor {
     try {
       const authorized = await this.attempt(() => enforcer.authorize(name));
       if (!authorized.ok) return authorized;
-      // The kernel adds the interfaces while it configures the device; the list is taken once
-      // two looks in a row agree, so an interface still being added is not missed.
+      // The kernel adds the interfaces while it configures the device: wait until as many are
+      // there as the active configuration has (bNumInterfaces), so none is missed; if that count
+      // cannot be read, until two looks in a row agree.
       const deadline = Date.now() + this.interfaceWaitMs;
+      const expected = await enforcer.interfaceCount(name);
       let interfaces = await enforcer.listInterfaces(name);
       for (;;) {
+        if (expected !== null && interfaces.length >= expected) break;
+        if (Date.now() >= deadline) break;
         await sleep(this.pollMs);
         const again = await enforcer.listInterfaces(name);
-        const settled = again.length > 0 && again.map((i) => i.name).join() === interfaces.map((i) => i.name).join();
+        const settled = expected === null && again.length > 0 && again.map((i) => i.name).join() === interfaces.map((i) => i.name).join();
         interfaces = again;
-        if (settled || Date.now() >= deadline) break;
+        if (settled) break;
       }
       if (interfaces.length === 0) {
         await this.attempt(() => enforcer.deauthorize(name));

@@ -29,11 +29,11 @@ describe('tokens page logic', () => {
   describe('installCommand', () => {
     it('prints the agent enroll line with the token, URL and CA fingerprint', () => {
       expect(installCommand('pct_AbC-d_9', 'https://portcullis.example.az:8443/', 'AB:CD:EF')).to.equal(
-        'PORTCULLIS_ENROLL_TOKEN=pct_AbC-d_9 portcullis-agent enroll --server https://portcullis.example.az:8443 --fingerprint AB:CD:EF',
+        'sudo PORTCULLIS_ENROLL_TOKEN=pct_AbC-d_9 portcullis-agent enroll --server https://portcullis.example.az:8443 --fingerprint AB:CD:EF',
       );
     });
     it('leaves out --fingerprint when the server does not know it', () => {
-      expect(installCommand('pct_x', 'https://h:8443', null)).to.equal('PORTCULLIS_ENROLL_TOKEN=pct_x portcullis-agent enroll --server https://h:8443');
+      expect(installCommand('pct_x', 'https://h:8443', null)).to.equal('sudo PORTCULLIS_ENROLL_TOKEN=pct_x portcullis-agent enroll --server https://h:8443');
     });
     it('quotes anything a shell would read differently', () => {
       expect(shellQuote("a b'c")).to.equal(`'a b'\\''c'`);

@@ -51,11 +51,13 @@ export class FakeFleet {
   }
 
   /**
-   * Runs the install command the console shows (`PORTCULLIS_ENROLL_TOKEN=… portcullis-agent enroll
+   * Runs the install command the console shows (`sudo PORTCULLIS_ENROLL_TOKEN=… portcullis-agent enroll
    * --server … --fingerprint …`) as it is, with only a state folder of its own added.
    */
   async enrollWithCommand(command: string): Promise<void> {
     const words = shellWords(command);
+    // The test runs as root already; the command's `sudo` is what an admin on a PC types.
+    expect(words.shift(), command).to.equal('sudo');
     const env: Record<string, string> = {};
     while (words[0] !== undefined && /^[A-Z_]+=/.test(words[0])) {
       const [name = '', ...value] = (words.shift() as string).split('=');

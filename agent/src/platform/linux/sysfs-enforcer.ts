@@ -114,6 +114,13 @@ export class SysfsEnforcer implements Enforcer {
     return found;
   }
 
+  async interfaceCount(name: string): Promise<number | null> {
+    if (!isDeviceName(name)) throw invalidName(name, 'a USB device');
+    const text = await readFile(this.path(name, 'bNumInterfaces'), 'latin1').catch(() => '');
+    const n = Number.parseInt(text.trim(), 10);
+    return Number.isSafeInteger(n) && n > 0 ? n : null;
+  }
+
   private setDevice(name: string, value: '0' | '1'): Promise<void> {
     if (!isDeviceName(name)) return Promise.reject(invalidName(name, 'a USB device'));
     return this.writeAndVerify(this.path(name, 'authorized'), value);

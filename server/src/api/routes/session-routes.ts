@@ -91,7 +91,10 @@ export function sessionRoutes(deps: ServerDeps) {
         if (wait > 0) throw new ApiError(429, ErrorCodes.RATE_LIMITED, 'too many failed attempts', { retryAfterSeconds: Math.ceil(wait / 1000) });
         const user = await deps.store.getUser(me.username);
         if (!user || !(await verifyPassword(request.body.current, user.passwordHash))) throw unauthorized('the current password is wrong');
+        // A right current password clears both counts, as a sign-in does: otherwise a few password
+        // changes from one office address would lock everyone behind it out of signing in.
         limiter.succeed(keys[0] as string);
+        limiter.forgive(keys[1] as string, now);
         const problem = passwordProblem(request.body.password);
         if (problem) throw badRequest(problem);
         await deps.store.setPasswordHash(me.username, await hashPassword(request.body.password));

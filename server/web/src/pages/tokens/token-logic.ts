@@ -28,9 +28,13 @@ export function shellQuote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The line an admin pastes on the PC to enroll it (agent/src/commands/enroll-command.ts). */
+/**
+ * The line an admin pastes on the PC to enroll it (agent/src/commands/enroll-command.ts). It runs
+ * as root through sudo, with the token as sudo's own variable assignment (a variable set before
+ * `sudo` would be dropped by sudo's env_reset), so it stays out of the agent's argv.
+ */
 export function installCommand(token: string, serverUrl: string, caFingerprint: string | null): string {
-  const parts = [`PORTCULLIS_ENROLL_TOKEN=${shellQuote(token)}`, 'portcullis-agent', 'enroll', '--server', shellQuote(serverUrl.replace(/\/+$/, ''))];
+  const parts = ['sudo', `PORTCULLIS_ENROLL_TOKEN=${shellQuote(token)}`, 'portcullis-agent', 'enroll', '--server', shellQuote(serverUrl.replace(/\/+$/, ''))];
   if (caFingerprint) parts.push('--fingerprint', shellQuote(caFingerprint));
   return parts.join(' ');
 }
