@@ -1,7 +1,7 @@
 import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
 import type { Api } from './api.js';
-import { translate, type Locale, type MessageKey } from './i18n/i18n.js';
+import { translate, translateMsg, translatePlural, type Locale, type MessageKey, type Msg, type MsgParams, type PluralKey } from './i18n/i18n.js';
 
 export type Role = 'admin' | 'security' | 'viewer';
 
@@ -23,7 +23,12 @@ export interface AppContextValue {
   readonly setLocale: (locale: Locale) => void;
   readonly user: SessionUser | null;
   readonly setUser: (user: SessionUser | null) => void;
-  readonly t: (key: MessageKey, params?: Readonly<Record<string, string | number>>) => string;
+  /** A message's text; a parameter may be a kept message (translated too). */
+  readonly t: (key: MessageKey, params?: MsgParams) => string;
+  /** A count and its noun: `tn('devices.count', 1)` is "1 device" (keys `devices.count.one` / `.other`). */
+  readonly tn: (key: PluralKey, count: number, params?: MsgParams) => string;
+  /** A message kept in state as key and parameters (see msg / msgN), in the current language; a string as it is. */
+  readonly tm: (m: Msg | string) => string;
 }
 
 export const AppContext = createContext<AppContextValue | null>(null);
@@ -36,4 +41,13 @@ export function useApp(): AppContextValue {
 
 export function makeT(locale: Locale): AppContextValue['t'] {
   return (key, params) => translate(locale, key, params);
+}
+
+/** t, tn and tm for `locale`. */
+export function translators(locale: Locale): Pick<AppContextValue, 't' | 'tn' | 'tm'> {
+  return {
+    t: makeT(locale),
+    tn: (key, count, params) => translatePlural(locale, key, count, params),
+    tm: (m) => translateMsg(locale, m),
+  };
 }

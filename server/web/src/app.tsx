@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { Api, ApiError } from './api.js';
-import { AppContext, makeT, type SessionUser } from './app-context.js';
+import { AppContext, translators, type SessionUser } from './app-context.js';
 import { Layout } from './components/layout.js';
 import { DEFAULT_LOCALE, isLocale, type Locale } from './i18n/i18n.js';
 import { pageFor } from './pages/index.js';
@@ -31,6 +31,9 @@ export function App() {
     document.documentElement.lang = locale;
   }, [locale]);
 
+  // Whether a session exists: the cookie is HttpOnly, so only the server can say. Without one
+  // the answer is 401, which the browser itself logs as a failed resource load (no script can
+  // silence that line); it is the expected answer here, not an error, and is not logged again.
   useEffect(() => {
     api
       .get<SessionUser>('/me')
@@ -45,7 +48,7 @@ export function App() {
     globalThis.localStorage?.setItem(LOCALE_KEY, next);
     setLocaleState(next);
   };
-  const value = useMemo(() => ({ api, locale, setLocale, user, setUser, t: makeT(locale) }), [api, locale, user]);
+  const value = useMemo(() => ({ api, locale, setLocale, user, setUser, ...translators(locale) }), [api, locale, user]);
 
   if (!checked) return null;
   return (

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { decisionOf, deviceLabel, deviceOf, otherFields, policyOf } from '../src/pages/events/event-view.js';
+import { decisionOf, deviceLabel, deviceOf, policyOf } from '../src/pages/events/event-view.js';
 
 /** A device.blocked event's data as agent/src/service/device-events.ts writes it. */
 const BLOCKED = {
@@ -35,8 +35,8 @@ describe('events page: reading event data', () => {
   });
 
   it('reads a per-interface decision table, skipping malformed entries', () => {
-    const d = decisionOf({ decision: { target: 'block', conditionsNotMet: 'x', interfaces: [{ type: '03:01:01', target: 'allow', line: 1, rule: 'allow with-interface 03:*:*' }, { target: 'block' }, 'junk'] } });
-    expect(d?.interfaces).to.deep.equal([{ type: '03:01:01', target: 'allow', line: 1, rule: 'allow with-interface 03:*:*', exceptionId: undefined, reason: undefined }]);
+    const d = decisionOf({ decision: { target: 'block', conditionsNotMet: 'x', interfaces: [{ type: '03:01:01', target: 'allow', source: 'rule', line: 1, rule: 'allow with-interface 03:*:*' }, { target: 'block' }, 'junk'] } });
+    expect(d?.interfaces).to.deep.equal([{ type: '03:01:01', target: 'allow', source: 'rule', line: 1, rule: 'allow with-interface 03:*:*', exceptionId: undefined, reason: undefined }]);
     expect(d?.conditionsNotMet).to.deep.equal([]);
   });
 
@@ -58,15 +58,4 @@ describe('events page: reading event data', () => {
       expect(deviceLabel(data)).to.equal(expected);
     });
   }
-
-  it('lists the fields the detail view has no section for', () => {
-    expect(otherFields(BLOCKED)).to.deep.equal([
-      ['name', '1-2'],
-      ['label', 'USB flash drive'],
-      ['category', 'storage'],
-      ['suspicious', 'false'],
-      ['phase', 'hotplug'],
-      ['enforced', 'true'],
-    ]);
-  });
 });

@@ -2,7 +2,10 @@
  * The console's own strings (shell, sign-in, common words), Azerbaijani first: it is the default
  * language. Each page keeps its strings in its own `messages.ts`, merged in catalogue.ts; the
  * English object must have exactly the Azerbaijani keys (the type checks it). `{name}` marks a
- * parameter. Components only name keys.
+ * parameter. Components only name keys. A count before a noun is a plural message: the keys
+ * `<key>.one` and `<key>.other` (Intl.PluralRules forms), shown with `tn('<key>', count)`; the
+ * count is the `{count}` parameter (no other key may end in `.one` or `.other`). Text kept in state is kept as a message (msg / msgN), not as
+ * translated text, so it follows a language switch.
  */
 export const az = {
   'app.name': 'Portcullis',
@@ -30,7 +33,9 @@ export const az = {
   'signIn.password': 'Parol',
   'signIn.submit': 'Daxil ol',
   'signIn.failed': 'İstifadəçi adı və ya parol yanlışdır.',
-  'signIn.locked': 'Çoxlu uğursuz cəhd. {minutes} dəqiqədən sonra yenidən cəhd edin.',
+  // The number is {minutes} (its name since before plurals; the browser tests fill it so); the form follows {count}.
+  'signIn.locked.one': 'Çoxlu uğursuz cəhd. {minutes} dəqiqədən sonra yenidən cəhd edin.',
+  'signIn.locked.other': 'Çoxlu uğursuz cəhd. {minutes} dəqiqədən sonra yenidən cəhd edin.',
   'password.title': 'Parolu dəyiş',
   'password.current': 'Cari parol',
   'password.new': 'Yeni parol',
@@ -45,6 +50,12 @@ export const az = {
   'common.forbidden': 'Rolunuz bunu etməyə icazə vermir.',
   'common.notFound': 'Belə səhifə yoxdur.',
   'common.none': 'yoxdur',
+  'common.yes': 'bəli',
+  'common.no': 'xeyr',
+  'target.allow': 'icazə',
+  'target.block': 'blok',
+  'target.reject': 'rədd',
+  'target.readonly': 'yalnız oxu',
   'page.comingSoon': 'Bu səhifə hazırlanır.',
 } as const;
 
@@ -74,7 +85,8 @@ export const en: Readonly<Record<keyof typeof az, string>> = {
   'signIn.password': 'Password',
   'signIn.submit': 'Sign in',
   'signIn.failed': 'Wrong user name or password.',
-  'signIn.locked': 'Too many failed attempts. Try again in {minutes} minutes.',
+  'signIn.locked.one': 'Too many failed attempts. Try again in {minutes} minute.',
+  'signIn.locked.other': 'Too many failed attempts. Try again in {minutes} minutes.',
   'password.title': 'Change password',
   'password.current': 'Current password',
   'password.new': 'New password',
@@ -89,5 +101,11 @@ export const en: Readonly<Record<keyof typeof az, string>> = {
   'common.forbidden': 'Your role may not do this.',
   'common.notFound': 'This page does not exist.',
   'common.none': 'none',
+  'common.yes': 'yes',
+  'common.no': 'no',
+  'target.allow': 'allow',
+  'target.block': 'block',
+  'target.reject': 'reject',
+  'target.readonly': 'read only',
   'page.comingSoon': 'This page is being built.',
 };

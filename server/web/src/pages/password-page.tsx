@@ -1,18 +1,19 @@
 import { useState } from 'preact/hooks';
 import { ApiError } from '../api.js';
 import { useApp } from '../app-context.js';
+import { msg, type Msg } from '../i18n/i18n.js';
 
 export function PasswordPage() {
-  const { api, t } = useApp();
+  const { api, t, tm } = useApp();
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
   const [repeat, setRepeat] = useState('');
-  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const [message, setMessage] = useState<{ ok: boolean; text: Msg } | null>(null);
 
   const submit = async (e: Event) => {
     e.preventDefault();
     if (next !== repeat) {
-      setMessage({ ok: false, text: t('password.mismatch') });
+      setMessage({ ok: false, text: msg('password.mismatch') });
       return;
     }
     try {
@@ -20,9 +21,9 @@ export function PasswordPage() {
       setCurrent('');
       setNext('');
       setRepeat('');
-      setMessage({ ok: true, text: t('password.saved') });
+      setMessage({ ok: true, text: msg('password.saved') });
     } catch (err) {
-      setMessage({ ok: false, text: t('common.error', { message: err instanceof ApiError || err instanceof Error ? err.message : String(err) }) });
+      setMessage({ ok: false, text: msg('common.error', { message: err instanceof ApiError || err instanceof Error ? err.message : String(err) }) });
     }
   };
 
@@ -44,7 +45,7 @@ export function PasswordPage() {
         </label>
         {message !== null && (
           <p role={message.ok ? 'status' : 'alert'} class={message.ok ? 'ok' : 'error'}>
-            {message.text}
+            {tm(message.text)}
           </p>
         )}
         <button type="submit">{t('password.submit')}</button>

@@ -1,13 +1,14 @@
 import { useState } from 'preact/hooks';
 import { ApiError } from '../api.js';
 import { useApp, type SessionUser } from '../app-context.js';
-import { LOCALES } from '../i18n/i18n.js';
+import { LOCALES, msg, msgN, type Msg } from '../i18n/i18n.js';
 
 export function SignInPage() {
-  const { api, t, setUser, locale, setLocale } = useApp();
+  const { api, t, tm, setUser, locale, setLocale } = useApp();
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  // Kept as a message, not as text: switching the language below re-words it.
+  const [error, setError] = useState<Msg | null>(null);
   const [busy, setBusy] = useState(false);
 
   const submit = async (e: Event) => {
@@ -22,11 +23,12 @@ export function SignInPage() {
     } catch (err) {
       if (err instanceof ApiError && err.status === 429) {
         const seconds = (err.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds ?? 900;
-        setError(t('signIn.locked', { minutes: Math.ceil(seconds / 60) }));
+        const minutes = Math.ceil(seconds / 60);
+        setError(msgN('signIn.locked', minutes, { minutes }));
       } else if (err instanceof ApiError && err.status === 401) {
-        setError(t('signIn.failed'));
+        setError(msg('signIn.failed'));
       } else {
-        setError(t('common.error', { message: err instanceof Error ? err.message : String(err) }));
+        setError(msg('common.error', { message: err instanceof Error ? err.message : String(err) }));
       }
     } finally {
       setBusy(false);
@@ -49,7 +51,7 @@ export function SignInPage() {
         </label>
         {error !== null && (
           <p role="alert" class="error" data-testid="sign-in-error">
-            {error}
+            {tm(error)}
           </p>
         )}
         <button type="submit" disabled={busy}>

@@ -28,7 +28,7 @@ interface VerifyView {
 }
 
 export function AuditPage({ route }: { route: Route }) {
-  const { api, t, locale } = useApp();
+  const { api, t, tn, locale } = useApp();
   const applied = filterFromQuery(route.query);
   const appliedKey = route.query.toString();
   const [form, setForm] = useState<AuditFilterForm>(applied);
@@ -47,7 +47,7 @@ export function AuditPage({ route }: { route: Route }) {
       setRecords((previous) => (after === undefined ? answer.records : [...(previous ?? []), ...answer.records]));
       setCursor(answer.nextCursor);
     } catch (err) {
-      setError(t('common.error', { message: err instanceof Error ? err.message : String(err) }));
+      setError(err instanceof Error ? err.message : String(err));
     } finally {
       setBusy(false);
     }
@@ -70,7 +70,7 @@ export function AuditPage({ route }: { route: Route }) {
     try {
       setVerify(await api.get<VerifyView>('/audit/verify'));
     } catch (err) {
-      setError(t('common.error', { message: err instanceof Error ? err.message : String(err) }));
+      setError(err instanceof Error ? err.message : String(err));
     } finally {
       setVerifying(false);
     }
@@ -138,7 +138,7 @@ export function AuditPage({ route }: { route: Route }) {
 
       {error !== null && (
         <p role="alert" class="error" data-testid="audit-error">
-          {error}
+          {t('common.error', { message: error })}
         </p>
       )}
 
@@ -148,7 +148,7 @@ export function AuditPage({ route }: { route: Route }) {
         <p>{t('audit.empty')}</p>
       ) : (
         <>
-          <p class="audit-count">{t('audit.count', { count: records.length })}</p>
+          <p class="audit-count">{tn('audit.count', records.length)}</p>
           <table data-testid="audit-table">
             <thead>
               <tr>
@@ -191,12 +191,12 @@ export function AuditPage({ route }: { route: Route }) {
 }
 
 function ChainLine({ label, chain, testid }: { label: string; chain: ChainView; testid: string }) {
-  const { t } = useApp();
+  const { t, tn } = useApp();
   return (
     <p class={chain.ok ? 'ok' : 'error'} data-testid={testid} data-ok={String(chain.ok)}>
       <strong>{label}:</strong>{' '}
       {chain.ok
-        ? t('audit.verify.ok', { records: chain.records ?? 0 })
+        ? tn('audit.verify.ok', chain.records ?? 0)
         : t('audit.verify.broken', { id: chain.firstBroken?.id ?? '?', reason: chain.firstBroken?.reason ?? '' })}
     </p>
   );

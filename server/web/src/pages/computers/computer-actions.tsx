@@ -2,18 +2,21 @@ import type { SignedPolicy } from '@portcullis/shared';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError } from '../../api.js';
 import { useApp } from '../../app-context.js';
-import { formatTime } from '../../i18n/i18n.js';
+import { formatTime, msg, type Msg } from '../../i18n/i18n.js';
 import { exceptionsOf, policyInputOf, temporaryException } from '../devices/rule-builder.js';
 import type { SeenDevice } from './computer-detail.js';
 import { GRANT_HOURS, type AgentView } from './computer-filter.js';
 
-type Notice = { readonly kind: 'status' | 'alert'; readonly text: string } | null;
+type Notice = { readonly kind: 'status' | 'alert'; readonly text: Msg } | null;
+
+const failure = (err: unknown): Notice => ({ kind: 'alert', text: msg('common.error', { message: err instanceof Error ? err.message : String(err) }) });
 
 function NoticeLine({ notice, testid }: { notice: Notice; testid: string }) {
+  const { tm } = useApp();
   if (notice === null) return null;
   return (
     <p role={notice.kind} class={notice.kind === 'alert' ? 'error' : 'ok'} data-testid={testid}>
-      {notice.text}
+      {tm(notice.text)}
     </p>
   );
 }
@@ -31,16 +34,16 @@ export function ComputerActions({ agent, onChanged }: { agent: AgentView; onChan
     api
       .get<{ groups: Array<{ name: string }> }>('/groups')
       .then((r) => setGroups(r.groups.map((g) => g.name).filter((g) => g !== agent.group)))
-      .catch((err: unknown) => setNotice({ kind: 'alert', text: t('common.error', { message: (err as Error).message }) }));
+      .catch((err: unknown) => setNotice(failure(err)));
   }, [api, agent.group]);
 
-  const run = async (work: () => Promise<string>) => {
+  const run = async (work: () => Promise<Msg>) => {
     setBusy(true);
     try {
       setNotice({ kind: 'status', text: await work() });
     } catch (err) {
       const offline = err instanceof ApiError && err.status === 409;
-      setNotice({ kind: 'alert', text: offline ? t('computers.command.offline') : t('common.error', { message: (err as Error).message }) });
+      setNotice(offline ? { kind: 'alert', text: msg('computers.command.offline') } : failure(err));
     } finally {
       setBusy(false);
       setConfirming(null);
@@ -48,18 +51,18 @@ export function ComputerActions({ agent, onChanged }: { agent: AgentView; onChan
   };
   const enc = encodeURIComponent(agent.id);
   const command = (name: 'refresh-inventory' | 'rescan') =>
-    run(async () => t('computers.command.sent', { id: (await api.post<{ commandId: string }>(`/agents/${enc}/commands`, { name })).commandId }));
+    run(async () => msg('computers.command.sent', { id: (await api.post<{ commandId: string }>(`/agents/${enc}/commands`, { name })).commandId }));
   const move = () =>
     run(async () => {
       await api.put(`/agents/${enc}/group`, { group: target });
       onChanged();
-      return t('computers.move.done', { group: target });
+      return msg('computers.move.done', { group: target });
     });
   const revoke = () =>
     run(async () => {
       await api.post(`/agents/${enc}/revoke`);
       onChanged();
-      return t('computers.revoke.done');
+      return msg('computers.revoke.done');
     });
 
   return (
@@ -113,7 +116,7 @@ export function ComputerActions({ agent, onChanged }: { agent: AgentView; onChan
  * group's current policy, add (or drop) the exception, save it as a new version with a comment.
  */
 export function TemporaryAccess({ agent, devices }: { agent: AgentView; devices: readonly SeenDevice[] }) {
-  const { t, api, locale } = useApp();
+  const { t, tn, api, locale } = useApp();
   const [policy, setPolicy] = useState<SignedPolicy | null>(null);
   const [deviceKey, setDeviceKey] = useState('');
   const [hours, setHours] = useState<number>(GRANT_HOURS[2]);
@@ -126,10 +129,10 @@ export function TemporaryAccess({ agent, devices }: { agent: AgentView; devices:
     api
       .get<SignedPolicy>(path)
       .then(setPolicy)
-      .catch((err: unknown) => setNotice({ kind: 'alert', text: t('common.error', { message: (err as Error).message }) }));
+      .catch((err: unknown) => setNotice(failure(err)));
   }, [api, path]);
 
-  const save = async (change: (doc: SignedPolicy['document']) => { exceptions: SignedPolicy['document']['exceptions']; comment: string; done: (v: number) => string }) => {
+  const save = async (change: (doc: SignedPolicy['document']) => { exceptions: SignedPolicy['document']['exceptions']; comment: string; done: (v: number) => Msg }) => {
     setBusy(true);
     try {
       // Re-read right before saving so an edit made meanwhile by someone else is kept.
@@ -139,7 +142,7 @@ export function TemporaryAccess({ agent, devices }: { agent: AgentView; devices:
       setPolicy(saved);
       setNotice({ kind: 'status', text: done(saved.document.version) });
     } catch (err) {
-      setNotice({ kind: 'alert', text: t('common.error', { message: (err as Error).message }) });
+      setNotice(failure(err));
     } finally {
       setBusy(false);
     }
@@ -151,15 +154,16 @@ export function TemporaryAccess({ agent, devices }: { agent: AgentView; devices:
     const x = temporaryException(agent.id, device, hours, reason.trim() || t('computers.grant.title'), new Date());
     void save((doc) => ({
       exceptions: [...doc.exceptions, x],
-      comment: t('computers.grant.comment', { host: agent.hostname, rule: x.rule, hours }),
-      done: (version) => t('computers.grant.done', { version }),
+      // The comment is stored with the policy version: it is written once, in the current language.
+      comment: tn('computers.grant.comment', hours, { host: agent.hostname, rule: x.rule }),
+      done: (version) => msg('computers.grant.done', { version }),
     }));
   };
   const revoke = (id: string, rule: string) =>
     void save((doc) => ({
       exceptions: doc.exceptions.filter((x) => x.id !== id),
       comment: t('computers.grant.revokeComment', { host: agent.hostname, rule }),
-      done: () => t('computers.exceptions.revoked'),
+      done: () => msg('computers.exceptions.revoked'),
     }));
 
   const mine = policy === null ? [] : exceptionsOf(policy.document, agent.id, new Date());
@@ -192,7 +196,7 @@ export function TemporaryAccess({ agent, devices }: { agent: AgentView; devices:
             <select value={String(hours)} onChange={(e) => setHours(Number(e.currentTarget.value))} data-testid="grant-hours">
               {GRANT_HOURS.map((h) => (
                 <option key={h} value={String(h)}>
-                  {t('computers.grant.hoursValue', { hours: h })}
+                  {tn('computers.grant.hoursValue', h)}
                 </option>
               ))}
             </select>

@@ -2,6 +2,9 @@ import { useEffect, useState } from 'preact/hooks';
 import { can, useApp } from '../../app-context.js';
 import { formatTime } from '../../i18n/i18n.js';
 import { routeHref } from '../../router.js';
+import { severityText, targetWord } from '../events/event-labels.js';
+import { reasonText } from '../events/event-text.js';
+import { decisionOf } from '../events/event-view.js';
 import { ComputerActions, TemporaryAccess } from './computer-actions.js';
 import type { AgentView } from './computer-filter.js';
 import { InventoryView } from './inventory-view.js';
@@ -164,7 +167,7 @@ function UsbSeen({ devices, agentId }: { devices: readonly SeenDevice[]; agentId
                       <span class="muted">{t('computers.usb.noDecision')}</span>
                     ) : (
                       <span class={`decision decision-${decision.target}`} title={decision.rule ?? undefined}>
-                        {decision.target}
+                        {targetWord(t, decision.target)}
                         {decision.line !== null && ` (${t('computers.usb.line', { line: decision.line })})`}
                       </span>
                     )}
@@ -201,10 +204,18 @@ function MailAccounts({ inventory }: { inventory: Record<string, unknown> | null
 }
 
 function RecentEvents({ events, agentId }: { events: readonly EventRow[]; agentId: string }) {
-  const { t, locale } = useApp();
+  const { t, tm, locale } = useApp();
+  /** The device, then the decision in words (as the violation log says it); else the event's own reason. */
   const summary = (e: EventRow) => {
     const device = e.data.device as { id?: unknown } | undefined;
-    const parts = [e.data.label, device?.id, e.data.reason].filter((v) => typeof v === 'string' && v !== '');
+    const decision = decisionOf(e.data);
+    const why = decision !== undefined ? reasonText(decision) : typeof e.data.reason === 'string' ? e.data.reason : undefined;
+    const parts = [
+      e.data.label,
+      device?.id,
+      decision?.target !== undefined ? targetWord(t, decision.target) : undefined,
+      why !== undefined ? tm(why) : undefined,
+    ].filter((v) => typeof v === 'string' && v !== '');
     return parts.join(' · ');
   };
   return (
@@ -227,7 +238,9 @@ function RecentEvents({ events, agentId }: { events: readonly EventRow[]; agentI
               <tr key={e.id} data-testid="computer-event-row">
                 <td>{formatTime(locale, e.occurredAt)}</td>
                 <td>{e.type}</td>
-                <td class={`sev-${e.severity}`}>{e.severity}</td>
+                <td>
+                  <span class={`events-sev sev-${e.severity}`}>{severityText(t, e.severity)}</span>
+                </td>
                 <td>{summary(e)}</td>
               </tr>
             ))}

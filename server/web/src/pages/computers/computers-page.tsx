@@ -15,7 +15,7 @@ export function ComputersPage({ route }: { route: Route }) {
 }
 
 function ComputerList({ route }: { route: Route }) {
-  const { t, api, locale } = useApp();
+  const { t, tn, api, locale } = useApp();
   const [agents, setAgents] = useState<AgentView[] | null>(null);
   const [groups, setGroups] = useState<string[]>([]);
   const [error, setError] = useState<string | null>(null);
@@ -102,7 +102,7 @@ function ComputerList({ route }: { route: Route }) {
       {agents !== null && (
         <>
           <p role="status" class="muted" data-testid="computers-count">
-            {t('computers.count', { shown: shown.length, total: agents.length })}
+            {tn('computers.count', agents.length, { shown: shown.length })}
           </p>
           {shown.length === 0 ? (
             <p>{t('computers.empty')}</p>

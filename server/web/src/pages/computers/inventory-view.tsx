@@ -76,9 +76,10 @@ function Facts({ title, section, testid }: { title: MessageKey; section: unknown
 }
 
 function Truncated({ section, shown }: { section: Row; shown: number }) {
-  const { t } = useApp();
+  const { tn } = useApp();
   if (section.truncated !== true) return null;
-  return <p class="muted">{t('computers.inventory.truncated', { shown, total: cell(section.total) })}</p>;
+  const total = typeof section.total === 'number' && Number.isFinite(section.total) ? section.total : shown;
+  return <p class="muted">{tn('computers.inventory.truncated', total, { shown })}</p>;
 }
 
 function Software({ section }: { section: unknown }) {

@@ -1,7 +1,7 @@
 import type { SignedPolicy } from '@portcullis/shared';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { can, useApp } from '../../app-context.js';
-import { formatTime } from '../../i18n/i18n.js';
+import { formatTime, msg, type Msg } from '../../i18n/i18n.js';
 import { routeHref, type Route } from '../../router.js';
 import { allowRuleFor, insertRule, policyInputOf } from './rule-builder.js';
 
@@ -19,7 +19,7 @@ interface FleetDevice {
 }
 
 export function DevicesPage({ route }: { route: Route }) {
-  const { t, api, locale, user } = useApp();
+  const { t, tn, api, locale, user } = useApp();
   const q = route.query.get('q') ?? '';
   const [devices, setDevices] = useState<FleetDevice[] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -56,7 +56,7 @@ export function DevicesPage({ route }: { route: Route }) {
       {devices !== null && (
         <>
           <p role="status" class="muted" data-testid="devices-count">
-            {t('devices.count', { count: devices.length })}
+            {tn('devices.count', devices.length)}
           </p>
           {devices.length === 0 ? (
             <p>{t('devices.empty')}</p>
@@ -118,19 +118,22 @@ export function DevicesPage({ route }: { route: Route }) {
 
 /** Pick a group, see the exact rule and where it lands, then save it as the group's next policy version. */
 function AllowPanel({ device, onClose }: { device: FleetDevice; onClose: () => void }) {
-  const { t, api } = useApp();
+  const { t, tm, api } = useApp();
   const [groups, setGroups] = useState<string[]>([]);
   const [group, setGroup] = useState(device.computers[0]?.group ?? '');
   const [policy, setPolicy] = useState<SignedPolicy | null>(null);
-  const [comment, setComment] = useState(t('devices.allow.defaultComment', { id: device.id, serial: device.serial }));
-  const [notice, setNotice] = useState<{ kind: 'status' | 'alert'; text: string } | null>(null);
+  // Null until edited: the suggested comment is shown in the current language.
+  const [edited, setComment] = useState<string | null>(null);
+  const comment = edited ?? t('devices.allow.defaultComment', { id: device.id, serial: device.serial });
+  const [notice, setNotice] = useState<{ kind: 'status' | 'alert'; text: Msg } | null>(null);
+  const failed = (err: unknown) => setNotice({ kind: 'alert', text: msg('common.error', { message: err instanceof Error ? err.message : String(err) }) });
   const [busy, setBusy] = useState(false);
 
   useEffect(() => {
     api
       .get<{ groups: Array<{ name: string }> }>('/groups')
       .then((r) => setGroups(r.groups.map((g) => g.name)))
-      .catch((err: unknown) => setNotice({ kind: 'alert', text: t('common.error', { message: (err as Error).message }) }));
+      .catch(failed);
   }, [api]);
   useEffect(() => {
     setPolicy(null);
@@ -138,7 +141,7 @@ function AllowPanel({ device, onClose }: { device: FleetDevice; onClose: () => v
     api
       .get<SignedPolicy>(`/groups/${encodeURIComponent(group)}/policy`)
       .then(setPolicy)
-      .catch((err: unknown) => setNotice({ kind: 'alert', text: t('common.error', { message: (err as Error).message }) }));
+      .catch(failed);
   }, [api, group]);
 
   const rule = useMemo(() => {
@@ -159,9 +162,9 @@ function AllowPanel({ device, onClose }: { device: FleetDevice; onClose: () => v
       const next = insertRule(fresh.document.rules, rule.text);
       const saved = await api.put<SignedPolicy>(`/groups/${encodeURIComponent(group)}/policy`, policyInputOf(fresh.document, comment.trim(), { rules: next.rules }));
       setPolicy(saved);
-      setNotice({ kind: 'status', text: t('devices.allow.saved', { group, version: saved.document.version }) });
+      setNotice({ kind: 'status', text: msg('devices.allow.saved', { group, version: saved.document.version }) });
     } catch (err) {
-      setNotice({ kind: 'alert', text: t('common.error', { message: (err as Error).message }) });
+      failed(err);
     } finally {
       setBusy(false);
     }
@@ -236,7 +239,7 @@ function AllowPanel({ device, onClose }: { device: FleetDevice; onClose: () => v
       </form>
       {notice !== null && (
         <p role={notice.kind} class={notice.kind === 'alert' ? 'error' : 'ok'} data-testid="devices-allow-result">
-          {notice.text}
+          {tm(notice.text)}
         </p>
       )}
     </section>

@@ -2,7 +2,8 @@
 export const az = {
   'devices.title': 'Qurğular',
   'devices.search': 'Axtar (ID, ad, seriya, növ, kompüter)',
-  'devices.count': '{count} qurğu',
+  'devices.count.one': '{count} qurğu',
+  'devices.count.other': '{count} qurğu',
   'devices.empty': 'Axtarışa uyğun qurğu yoxdur.',
   'devices.col.id': 'Satıcı:məhsul',
   'devices.col.name': 'Ad',
@@ -32,7 +33,8 @@ export const az = {
 export const en: Readonly<Record<keyof typeof az, string>> = {
   'devices.title': 'Devices',
   'devices.search': 'Search (id, name, serial, kind, computer)',
-  'devices.count': '{count} devices',
+  'devices.count.one': '{count} device',
+  'devices.count.other': '{count} devices',
   'devices.empty': 'No device matches the search.',
   'devices.col.id': 'Vendor:product',
   'devices.col.name': 'Name',

@@ -2,8 +2,9 @@ import { useEffect, useState } from 'preact/hooks';
 import type { ComponentChildren } from 'preact';
 import { useApp } from '../../app-context.js';
 import { formatTime } from '../../i18n/i18n.js';
-import { decisionOf, deviceOf, otherFields, policyOf, type EventRecord } from './event-view.js';
-import { severityText, statusText } from './event-labels.js';
+import { decisionOf, deviceOf, policyOf, type EventRecord } from './event-view.js';
+import { severityText, statusText, targetWord } from './event-labels.js';
+import { otherFields, reasonText, sourceText } from './event-text.js';
 
 interface RuleLines {
   readonly policy: { group: string; version: number; found: boolean } | null;
@@ -21,7 +22,7 @@ function Field({ label, children }: { label: string; children: ComponentChildren
 
 /** The whole event under its row: facts, device attributes and the decision trace. */
 export function EventDetail({ event, pcName }: { event: EventRecord; pcName: string }) {
-  const { api, t, locale } = useApp();
+  const { api, t, tm, locale } = useApp();
   const device = deviceOf(event.data);
   const decision = decisionOf(event.data);
   const policy = policyOf(event.data);
@@ -43,6 +44,7 @@ export function EventDetail({ event, pcName }: { event: EventRecord; pcName: str
 
   const ruleText = (line: number): string | undefined => rules?.lines.find((l) => l.line === line)?.text;
   const none = t('common.none');
+  const others = otherFields(locale, event.data);
 
   return (
     <div class="events-detail" data-testid="events-detail">
@@ -84,9 +86,11 @@ export function EventDetail({ event, pcName }: { event: EventRecord; pcName: str
         <section aria-label={t('events.detail.trace')} data-testid="events-trace">
           <h3>{t('events.detail.trace')}</h3>
           <dl>
-            <Field label={t('events.trace.target')}>{decision.target ?? none}</Field>
-            <Field label={t('events.trace.source')}>{decision.source ?? none}</Field>
-            <Field label={t('events.trace.reason')}>{decision.reason ?? none}</Field>
+            <Field label={t('events.trace.target')}>{decision.target !== undefined ? targetWord(t, decision.target) : none}</Field>
+            <Field label={t('events.trace.source')}>{decision.source !== undefined ? tm(sourceText(decision.source)) : none}</Field>
+            <Field label={t('events.trace.reason')}>
+              <span data-testid="events-reason">{tm(reasonText(decision) ?? none)}</span>
+            </Field>
             <Field label={t('events.trace.matched')}>
               {decision.rule !== undefined ? (
                 <>
@@ -137,10 +141,10 @@ export function EventDetail({ event, pcName }: { event: EventRecord; pcName: str
                     <td>
                       <code>{i.type}</code>
                     </td>
-                    <td>{i.target ?? none}</td>
+                    <td>{i.target !== undefined ? targetWord(t, i.target) : none}</td>
                     <td>{i.line ?? none}</td>
                     <td>{(i.rule ?? (i.line !== undefined ? ruleText(i.line) : undefined)) !== undefined ? <code>{i.rule ?? ruleText(i.line as number)}</code> : i.exceptionId ?? none}</td>
-                    <td>{i.reason ?? none}</td>
+                    <td>{tm(reasonText(i) ?? none)}</td>
                   </tr>
                 ))}
               </tbody>
@@ -149,13 +153,13 @@ export function EventDetail({ event, pcName }: { event: EventRecord; pcName: str
         </section>
       )}
 
-      {otherFields(event.data).length > 0 && (
-        <section aria-label={t('events.detail.data')}>
+      {others.length > 0 && (
+        <section aria-label={t('events.detail.data')} data-testid="events-other-data">
           <h3>{t('events.detail.data')}</h3>
           <dl>
-            {otherFields(event.data).map(([k, v]) => (
-              <Field key={k} label={k}>
-                {v}
+            {others.map(([label, value]) => (
+              <Field key={label} label={label}>
+                {value}
               </Field>
             ))}
           </dl>

@@ -32,6 +32,7 @@ export interface DeviceView {
 export interface InterfaceDecisionView {
   readonly type: string;
   readonly target?: string;
+  readonly source?: string;
   readonly line?: number;
   readonly rule?: string;
   readonly exceptionId?: string;
@@ -76,7 +77,7 @@ export function decisionOf(data: Record<string, unknown>): DecisionView | undefi
       const i = obj(raw);
       const type = str(i?.type);
       if (i === undefined || type === undefined) continue;
-      interfaces.push({ type, target: str(i.target), line: int(i.line), rule: str(i.rule), exceptionId: str(i.exceptionId), reason: str(i.reason) });
+      interfaces.push({ type, target: str(i.target), source: str(i.source), line: int(i.line), rule: str(i.rule), exceptionId: str(i.exceptionId), reason: str(i.reason) });
     }
   }
   return {
@@ -105,12 +106,4 @@ export function deviceLabel(data: Record<string, unknown>): string {
   const id = device?.id;
   if (label !== undefined && id !== undefined) return `${label} (${id})`;
   return label ?? id ?? '';
-}
-
-/** The rest of `data`: fields the detail view does not already show in its own sections. */
-export function otherFields(data: Record<string, unknown>): Array<[string, string]> {
-  const shown = new Set(['device', 'decision', 'policy']);
-  return Object.entries(data)
-    .filter(([k]) => !shown.has(k))
-    .map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
 }

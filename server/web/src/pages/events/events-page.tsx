@@ -1,11 +1,11 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { can, useApp } from '../../app-context.js';
-import { formatTime } from '../../i18n/i18n.js';
+import { formatTime, msg, msgN, type Msg } from '../../i18n/i18n.js';
 import { routeHref, type Route } from '../../router.js';
 import { EventDetail } from './event-detail.js';
 import { EventFilters, type AgentOption } from './event-filters.js';
 import { KEY_HELP, keyAction, moveSelection, type KeyAction } from './event-keys.js';
-import { severityText, statusText } from './event-labels.js';
+import { severityText, statusText, targetWord } from './event-labels.js';
 import { apiParams, appendOlder, filterFromQuery, filterToQuery, matchesText, mergeNewer, withQuery, type EventFilter } from './event-query.js';
 import { decisionOf, deviceLabel, type EventRecord } from './event-view.js';
 import { TriageDialog, type TriageRequest } from './triage-dialog.js';
@@ -26,7 +26,7 @@ interface Tail {
 }
 
 export function EventsPage({ route }: { route: Route }) {
-  const { api, t, locale, user } = useApp();
+  const { api, t, tn, tm, locale, user } = useApp();
   const queryKey = route.query.toString();
   const filter = useMemo(() => filterFromQuery(route.query), [queryKey]);
   const canTriage = can(user, 'security');
@@ -43,7 +43,7 @@ export function EventsPage({ route }: { route: Route }) {
   const [checked, setChecked] = useState<ReadonlySet<number>>(new Set());
   const [triage, setTriage] = useState<TriageRequest | null>(null);
   const [help, setHelp] = useState(false);
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, setNotice] = useState<Msg | null>(null);
   const [agents, setAgents] = useState<AgentOption[]>([]);
   const [groups, setGroups] = useState<string[]>([]);
   const [reloads, setReloads] = useState(0);
@@ -180,7 +180,7 @@ export function EventsPage({ route }: { route: Route }) {
     const done = new Set(ids);
     setEvents((shown) => shown.map((e) => (done.has(e.id) ? { ...e, status, comment } : e)));
     setTriage(null);
-    setNotice(t('events.triage.done', { count: ids.length, status: statusText(t, status) }));
+    setNotice(msgN('events.triage.done', ids.length, { status: msg(`events.status.${status}`) }));
     if (checked.size > 0) {
       setChecked(new Set());
     } else {
@@ -324,7 +324,7 @@ export function EventsPage({ route }: { route: Route }) {
           </>
         )}
         <span role="status" data-testid="events-status">
-          {loading ? t('common.loading') : (notice ?? t('events.shown', { count: events.length }))}
+          {loading ? t('common.loading') : notice !== null ? tm(notice) : tn('events.shown', events.length)}
         </span>
       </div>
 
@@ -415,7 +415,7 @@ export function EventsPage({ route }: { route: Route }) {
                 <td>{pcOf(e)}</td>
                 <td>{deviceLabel(e.data)}</td>
                 <td>
-                  {decision?.target ?? ''}
+                  {decision?.target !== undefined ? targetWord(t, decision.target) : ''}
                   {decision?.line !== undefined && <span class="events-line"> · {t('events.trace.line', { line: decision.line })}</span>}
                 </td>
                 <td data-testid="events-row-status">{statusText(t, e.status)}</td>

@@ -16,7 +16,7 @@ interface Props {
 
 /** Acknowledge / resolve / mark false positive one event (PATCH) or many (POST /events/triage). */
 export function TriageDialog({ request, onDone, onCancel }: Props) {
-  const { api, t } = useApp();
+  const { api, t, tn } = useApp();
   const ref = useRef<HTMLDialogElement>(null);
   const [status, setStatus] = useState<TriageStatus>(request.status);
   const [comment, setComment] = useState('');
@@ -56,7 +56,7 @@ export function TriageDialog({ request, onDone, onCancel }: Props) {
       }}
     >
       <form onSubmit={(e) => void submit(e)}>
-        <h2 id="events-triage-title">{t('events.triage.title', { count: request.ids.length })}</h2>
+        <h2 id="events-triage-title">{tn('events.triage.title', request.ids.length)}</h2>
         <fieldset>
           <legend>{t('events.col.status')}</legend>
           {STATUSES.filter((s) => s !== 'new').map((s) => (

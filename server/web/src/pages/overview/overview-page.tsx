@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { useApp } from '../../app-context.js';
 import { formatTime } from '../../i18n/i18n.js';
 import { routeHref, type Route } from '../../router.js';
+import { cardTone } from './overview-cards.js';
 import { layoutBars, shortDay, type DayCount } from './overview-chart.js';
 
 type Presence = 'online' | 'stale' | 'offline' | 'revoked';
@@ -66,9 +67,9 @@ export function OverviewPage(_props: { route: Route }) {
           <div class="overview-cards">
             <Card label={t('overview.agents.total')} value={data.agents.total} href={routeHref('/computers')} testid="overview-total" />
             {PRESENCES.map((p) => (
-              <Card key={p} label={t(`overview.agents.${p}`)} value={data.agents[p]} href={routeHref('/computers', { status: p })} testid={`overview-${p}`} tone={p} />
+              <Card key={p} label={t(`overview.agents.${p}`)} value={data.agents[p]} href={routeHref('/computers', { status: p })} testid={`overview-${p}`} tone={cardTone(p, data.agents[p])} />
             ))}
-            <Card label={t('overview.drift')} value={data.drift.count} testid="overview-drift" tone={data.drift.count > 0 ? 'stale' : undefined} />
+            <Card label={t('overview.drift')} value={data.drift.count} testid="overview-drift" tone={cardTone('drift', data.drift.count)} />
             <Card label={t('overview.violations.today')} value={data.violations.today} href={routeHref('/events', { range: '24h' })} testid="overview-today" />
             <Card label={t('overview.violations.month')} value={data.violations.total} href={routeHref('/events', { range: '30d' })} testid="overview-month" />
           </div>
@@ -162,11 +163,11 @@ function Card({ label, value, href, testid, tone }: { label: string; value: numb
 const BOX = { width: 900, height: 240, left: 44, bottom: 28, top: 12 };
 
 function ViolationChart({ days }: { days: readonly DayCount[] }) {
-  const { t } = useApp();
+  const { t, tn } = useApp();
   const layout = layoutBars(days, BOX);
   const total = days.reduce((n, d) => n + d.count, 0);
   const peak = days.reduce<DayCount | undefined>((best, d) => (best === undefined || d.count > best.count ? d : best), undefined);
-  const summary = t('overview.chart.summary', { total, max: peak?.count ?? 0, day: peak ? shortDay(peak.day) : '—' });
+  const summary = tn('overview.chart.summary', total, { max: peak?.count ?? 0, day: peak ? shortDay(peak.day) : '—' });
   return (
     <section aria-labelledby="overview-chart-h" class="overview-chart">
       <h2 id="overview-chart-h">{t('overview.chart.title')}</h2>
@@ -183,7 +184,7 @@ function ViolationChart({ days }: { days: readonly DayCount[] }) {
         ))}
         {layout.bars.map((b) => (
           <rect key={b.day} x={b.x} y={b.y} width={b.width} height={Math.max(b.height, 0)} class="overview-bar" data-testid="overview-bar">
-            <title>{t('overview.chart.bar', { day: shortDay(b.day), count: b.count })}</title>
+            <title>{tn('overview.chart.bar', b.count, { day: shortDay(b.day) })}</title>
           </rect>
         ))}
         {layout.labelled.map((i) => {

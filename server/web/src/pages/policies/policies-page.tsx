@@ -2,6 +2,7 @@ import type { SignedPolicy } from '@portcullis/shared';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError } from '../../api.js';
 import { can, useApp } from '../../app-context.js';
+import { msg, type Msg } from '../../i18n/i18n.js';
 import { routeHref, type Route } from '../../router.js';
 import { checkRules, type RuleProblem } from './rule-check.js';
 import { COMMENT_MAX, EMPTY_FORM, formOf, policyBody, saveBlocker, sameForm, type PolicyForm } from './policy-form.js';
@@ -87,7 +88,7 @@ export function PoliciesPage({ route }: { route: Route }) {
 
 /** onSaved: a new version exists (the group picker shows each group's version). */
 function GroupPolicy({ group, onSaved }: { group: string; onSaved: () => void }) {
-  const { t, api, user } = useApp();
+  const { t, tm, api, user } = useApp();
   const canEdit = can(user, 'admin');
   const [loaded, setLoaded] = useState<Loaded | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -95,7 +96,7 @@ function GroupPolicy({ group, onSaved }: { group: string; onSaved: () => void })
   const [checked, setChecked] = useState<{ text: string; problems: RuleProblem[] }>({ text: '', problems: [] });
   const [comment, setComment] = useState('');
   const [saving, setSaving] = useState(false);
-  const [status, setStatus] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
+  const [status, setStatus] = useState<{ kind: 'ok' | 'error'; text: Msg } | null>(null);
   const [sim, setSim] = useState<{ result: SimulationResult | null; running: boolean; error: string | null }>({ result: null, running: false, error: null });
   const path = `/groups/${encodeURIComponent(group)}/policy`;
 
@@ -157,15 +158,15 @@ function GroupPolicy({ group, onSaved }: { group: string; onSaved: () => void })
       // Someone else's save since this page loaded would be silently overwritten: say so instead.
       const latest = (await api.get<{ versions: VersionInfo[] }>(`${path}/versions`)).versions[0]?.version ?? null;
       if (latest !== loaded.version) {
-        setStatus({ kind: 'error', text: t('policies.save.conflict', { version: latest ?? 0 }) });
+        setStatus({ kind: 'error', text: msg('policies.save.conflict', { version: latest ?? 0 }) });
         return;
       }
       const saved = await api.put<SignedPolicy>(path, policyBody(form, comment));
       await load();
       onSaved();
-      setStatus({ kind: 'ok', text: t('policies.save.saved', { version: saved.document.version }) });
+      setStatus({ kind: 'ok', text: msg('policies.save.saved', { version: saved.document.version }) });
     } catch (err) {
-      setStatus({ kind: 'error', text: t('common.error', { message: messageOf(err) }) });
+      setStatus({ kind: 'error', text: msg('common.error', { message: messageOf(err) }) });
     } finally {
       setSaving(false);
     }
@@ -245,7 +246,7 @@ function GroupPolicy({ group, onSaved }: { group: string; onSaved: () => void })
             </p>
           </form>
           <div role="status" aria-live="polite" data-testid="policy-save-status">
-            {status !== null ? <p class={status.kind === 'ok' ? 'ok' : 'error'}>{status.text}</p> : null}
+            {status !== null ? <p class={status.kind === 'ok' ? 'ok' : 'error'}>{tm(status.text)}</p> : null}
           </div>
         </section>
       ) : null}
@@ -256,7 +257,7 @@ function GroupPolicy({ group, onSaved }: { group: string; onSaved: () => void })
         canEdit={canEdit}
         onRolledBack={(from, version) => {
           onSaved();
-          void load().then(() => setStatus({ kind: 'ok', text: t('policies.history.rolledBack', { from, version }) }));
+          void load().then(() => setStatus({ kind: 'ok', text: msg('policies.history.rolledBack', { from, version }) }));
         }}
       />
     </div>

@@ -1,5 +1,5 @@
 import { useApp } from '../../app-context.js';
-import type { DecisionChange, Outcome, Simulation } from './simulation.js';
+import type { DecisionChange, DeviceIdentity, Outcome, Simulation } from './simulation.js';
 
 export interface SimulationResult {
   readonly changes: readonly DecisionChange[];
@@ -17,7 +17,7 @@ export function SimulatePanel(props: {
   blocked: boolean;
   onRun: () => void;
 }) {
-  const { t } = useApp();
+  const { t, tn } = useApp();
   const { result } = props;
   return (
     <section class="policy-panel" aria-labelledby="policy-simulate-title" data-testid="policy-simulate-panel">
@@ -38,7 +38,7 @@ export function SimulatePanel(props: {
             <p class="ok">{t('policies.simulate.none')}</p>
           ) : (
             <>
-              <p>{t('policies.simulate.changes', { count: result.changes.length })}</p>
+              <p>{tn('policies.simulate.changes', result.changes.length)}</p>
               <table class="policy-table">
                 <thead>
                   <tr>
@@ -52,10 +52,7 @@ export function SimulatePanel(props: {
                   {result.changes.map((c) => (
                     <tr key={`${c.key}:${c.computers.join(',')}:${c.after.target}`} data-testid="policy-simulate-row">
                       <td>
-                        {c.label}
-                        <div class="policy-muted policy-small">
-                          <code>{c.key}</code>
-                        </div>
+                        <DeviceCell label={c.label} device={c.device} />
                       </td>
                       <td>{c.before === null ? <span class="policy-muted">{t('policies.simulate.notSeen')}</span> : <OutcomeCell outcome={c.before} />}</td>
                       <td>
@@ -71,6 +68,35 @@ export function SimulatePanel(props: {
         </div>
       ) : null}
     </section>
+  );
+}
+
+/** The device as people tell it apart: its kind, vendor:product and name, serial, then the USBGuard hash. */
+function DeviceCell({ label, device }: { label: string; device: DeviceIdentity }) {
+  const { t } = useApp();
+  return (
+    <div class="policy-sim-device" data-testid="policy-simulate-device">
+      <strong>{label}</strong>
+      {device.id !== null || device.name !== null ? (
+        <div>
+          {device.id !== null ? (
+            <code title={t('policies.simulate.id')} data-testid="policy-simulate-id">
+              {device.id}
+            </code>
+          ) : null}
+          {device.id !== null && device.name !== null ? ' ' : null}
+          {device.name !== null ? <span title={t('policies.simulate.name')}>{device.name}</span> : null}
+        </div>
+      ) : null}
+      <div class="policy-small">
+        {t('policies.simulate.serial')}: {device.serial !== null ? <code data-testid="policy-simulate-serial">{device.serial}</code> : <span class="policy-muted">{t('policies.simulate.noSerial')}</span>}
+      </div>
+      {device.hash !== null ? (
+        <div class="policy-muted policy-small policy-sim-hash">
+          {t('policies.simulate.hash')}: <code>{device.hash}</code>
+        </div>
+      ) : null}
+    </div>
   );
 }
 

@@ -2,7 +2,8 @@ import type { SignedPolicy } from '@portcullis/shared';
 import { useState } from 'preact/hooks';
 import { ApiError } from '../../api.js';
 import { useApp } from '../../app-context.js';
-import { formatTime } from '../../i18n/i18n.js';
+import { formatTime, msg, type Msg } from '../../i18n/i18n.js';
+import { fieldLabel, fieldValue } from './field-text.js';
 import { diffLines, diffStats, foldUnchanged } from './line-diff.js';
 import { COMMENT_MAX, fieldChanges, formOf, policyBody, type PolicyForm } from './policy-form.js';
 
@@ -15,7 +16,7 @@ export interface VersionInfo {
 }
 
 interface Side {
-  readonly label: string;
+  readonly label: Msg;
   readonly form: PolicyForm;
 }
 
@@ -30,7 +31,9 @@ export function VersionHistory(props: {
   const { t, api, locale } = useApp();
   const [picked, setPicked] = useState<number[]>([]);
   const [diff, setDiff] = useState<{ left: Side; right: Side } | null>(null);
-  const [rollback, setRollback] = useState<{ version: number; comment: string } | null>(null);
+  /** comment: null until edited, so the suggested one is shown in the current language. */
+  const [rollback, setRollback] = useState<{ version: number; comment: string | null } | null>(null);
+  const rollbackComment = rollback === null ? '' : (rollback.comment ?? t('policies.history.rollbackDefault', { version: rollback.version }));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const current = props.versions[0]?.version;
@@ -39,7 +42,7 @@ export function VersionHistory(props: {
     const signed = await api.get<SignedPolicy>(`/groups/${encodeURIComponent(props.group)}/policy?version=${version}`);
     return formOf(signed.document);
   };
-  const label = (version: number) => t('policies.diff.versionLabel', { version });
+  const label = (version: number) => msg('policies.diff.versionLabel', { version });
 
   const toggle = (version: number, on: boolean) => {
     // The two most recent picks count: a third pick replaces the oldest.
@@ -53,7 +56,7 @@ export function VersionHistory(props: {
       const [a, b] = [...picked].sort((x, y) => x - y);
       if (a === undefined) return;
       const left = { label: label(a), form: await load(a) };
-      const right = b === undefined ? { label: t('policies.diff.editor'), form: props.editor } : { label: label(b), form: await load(b) };
+      const right = b === undefined ? { label: msg('policies.diff.editor'), form: props.editor } : { label: label(b), form: await load(b) };
       setDiff({ left, right });
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
@@ -68,7 +71,7 @@ export function VersionHistory(props: {
     setBusy(true);
     try {
       const old = await load(rollback.version);
-      const saved = await api.put<SignedPolicy>(`/groups/${encodeURIComponent(props.group)}/policy`, policyBody(old, rollback.comment));
+      const saved = await api.put<SignedPolicy>(`/groups/${encodeURIComponent(props.group)}/policy`, policyBody(old, rollbackComment));
       const from = rollback.version;
       setRollback(null);
       props.onRolledBack(from, saved.document.version);
@@ -120,7 +123,7 @@ export function VersionHistory(props: {
                       <button
                         type="button"
                         class="secondary"
-                        onClick={() => setRollback({ version: v.version, comment: t('policies.history.rollbackDefault', { version: v.version }) })}
+                        onClick={() => setRollback({ version: v.version, comment: null })}
                         data-testid="policy-rollback"
                       >
                         {t('policies.history.rollback')}
@@ -155,14 +158,14 @@ export function VersionHistory(props: {
             {t('policies.history.rollbackComment')}
             <input
               type="text"
-              value={rollback.comment}
+              value={rollbackComment}
               maxLength={COMMENT_MAX}
               onInput={(e) => setRollback({ ...rollback, comment: (e.currentTarget as HTMLInputElement).value })}
               data-testid="policy-rollback-comment"
             />
           </label>
           <div class="toolbar">
-            <button type="submit" class="danger" disabled={busy || rollback.comment.trim().length === 0} data-testid="policy-rollback-yes">
+            <button type="submit" class="danger" disabled={busy || rollbackComment.trim().length === 0} data-testid="policy-rollback-yes">
               {t('policies.history.rollbackConfirm')}
             </button>
             <button type="button" class="secondary" onClick={() => setRollback(null)} data-testid="policy-rollback-cancel">
@@ -182,7 +185,7 @@ export function VersionHistory(props: {
 }
 
 function DiffView({ left, right, onClose }: { left: Side; right: Side; onClose: () => void }) {
-  const { t } = useApp();
+  const { t, tn, tm } = useApp();
   const lines = diffLines(left.form.rules, right.form.rules);
   const stats = diffStats(lines);
   const fields = fieldChanges(left.form, right.form);
@@ -212,7 +215,7 @@ function DiffView({ left, right, onClose }: { left: Side; right: Side; onClose: 
               d.kind === 'skip' ? (
                 <tr key={i} class="diff-skip">
                   <td colSpan={3} class="policy-muted">
-                    {t('policies.diff.skipped', { count: d.count })}
+                    {tn('policies.diff.skipped', d.count)}
                   </td>
                 </tr>
               ) : (
@@ -239,18 +242,16 @@ function DiffView({ left, right, onClose }: { left: Side; right: Side; onClose: 
           <thead>
             <tr>
               <th scope="col">{t('policies.diff.field')}</th>
-              <th scope="col">{left.label}</th>
-              <th scope="col">{right.label}</th>
+              <th scope="col">{tm(left.label)}</th>
+              <th scope="col">{tm(right.label)}</th>
             </tr>
           </thead>
           <tbody>
             {fields.map((f) => (
               <tr key={f.field} data-testid="policy-diff-field">
-                <td>
-                  <code>{f.field}</code>
-                </td>
-                <td>{f.before}</td>
-                <td>{f.after}</td>
+                <td>{tm(fieldLabel(f.field))}</td>
+                <td>{tm(fieldValue(f.field, f.before))}</td>
+                <td>{tm(fieldValue(f.field, f.after))}</td>
               </tr>
             ))}
           </tbody>

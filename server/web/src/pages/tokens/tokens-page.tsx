@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { useApp } from '../../app-context.js';
-import { formatTime } from '../../i18n/i18n.js';
+import { formatTime, msg, msgN, type Msg } from '../../i18n/i18n.js';
 import type { Route } from '../../router.js';
 import { CopyField } from './copy-field.js';
 import { EXPIRY_PRESETS, MAX_TOKEN_DAYS, expiresInUntil, installCommand, tokenState, type ExpiryPreset } from './token-logic.js';
@@ -30,7 +30,7 @@ interface ServerInfo {
 type Expiry = ExpiryPreset | 'date';
 
 export function TokensPage(_props: { route: Route }) {
-  const { api, t, locale } = useApp();
+  const { api, t, tm, locale } = useApp();
   const [tokens, setTokens] = useState<TokenView[] | null>(null);
   const [groups, setGroups] = useState<string[]>([]);
   const [info, setInfo] = useState<ServerInfo>({ url: null, caFingerprint256: null });
@@ -40,9 +40,9 @@ export function TokensPage(_props: { route: Route }) {
   const [created, setCreated] = useState<Created | null>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const [message, setMessage] = useState<{ ok: boolean; text: Msg } | null>(null);
 
-  const fail = (err: unknown) => setMessage({ ok: false, text: t('common.error', { message: err instanceof Error ? err.message : String(err) }) });
+  const fail = (err: unknown) => setMessage({ ok: false, text: msg('common.error', { message: err instanceof Error ? err.message : String(err) }) });
 
   const load = async () => {
     try {
@@ -73,7 +73,7 @@ export function TokensPage(_props: { route: Route }) {
     if (expiry === 'date') {
       expiresIn = expiresInUntil(new Date(until), new Date());
       if (expiresIn === null) {
-        setMessage({ ok: false, text: t('tokens.create.badDate', { days: MAX_TOKEN_DAYS }) });
+        setMessage({ ok: false, text: msgN('tokens.create.badDate', MAX_TOKEN_DAYS) });
         return;
       }
     }
@@ -93,7 +93,7 @@ export function TokensPage(_props: { route: Route }) {
     try {
       await api.delete(`/enrollment-tokens/${encodeURIComponent(id)}`);
       setConfirming(null);
-      setMessage({ ok: true, text: t('tokens.revoked', { id }) });
+      setMessage({ ok: true, text: msg('tokens.revoked', { id }) });
       await load();
     } catch (err) {
       fail(err);
@@ -147,7 +147,7 @@ export function TokensPage(_props: { route: Route }) {
 
       {message !== null && (
         <p role={message.ok ? 'status' : 'alert'} class={message.ok ? 'ok' : 'error'} data-testid="tokens-message">
-          {message.text}
+          {tm(message.text)}
         </p>
       )}
 

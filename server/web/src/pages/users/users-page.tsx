@@ -1,14 +1,14 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError } from '../../api.js';
 import { useApp, type Role } from '../../app-context.js';
-import { formatTime } from '../../i18n/i18n.js';
+import { formatTime, msg, type Msg } from '../../i18n/i18n.js';
 import type { Route } from '../../router.js';
 import { MIN_PASSWORD_LENGTH, USERNAME_PATTERN, sortUsers, type UserView } from './user-logic.js';
 
 const ROLES: readonly Role[] = ['admin', 'security', 'viewer'];
 
 export function UsersPage(_props: { route: Route }) {
-  const { api, t, locale, user: me } = useApp();
+  const { api, t, tn, tm, locale, user: me } = useApp();
   const [users, setUsers] = useState<UserView[] | null>(null);
   const [name, setName] = useState('');
   const [role, setRole] = useState<Role>('viewer');
@@ -16,11 +16,11 @@ export function UsersPage(_props: { route: Route }) {
   const [passwordFor, setPasswordFor] = useState<string | null>(null);
   const [newPassword, setNewPassword] = useState('');
   const [busy, setBusy] = useState(false);
-  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const [message, setMessage] = useState<{ ok: boolean; text: Msg } | null>(null);
 
   // The server's refusal is shown as it words it (password rules, last admin, …).
   const fail = (err: unknown) =>
-    setMessage({ ok: false, text: err instanceof ApiError ? t('users.refused', { message: err.message }) : t('common.error', { message: String(err) }) });
+    setMessage({ ok: false, text: err instanceof ApiError ? msg('users.refused', { message: err.message }) : msg('common.error', { message: String(err) }) });
 
   const load = async () => {
     try {
@@ -31,7 +31,7 @@ export function UsersPage(_props: { route: Route }) {
   };
   useEffect(() => void load(), [api]);
 
-  const run = async (action: () => Promise<string>) => {
+  const run = async (action: () => Promise<Msg>) => {
     setBusy(true);
     setMessage(null);
     try {
@@ -52,20 +52,20 @@ export function UsersPage(_props: { route: Route }) {
       const created = name;
       setName('');
       setPassword('');
-      return t('users.created', { name: created });
+      return msg('users.created', { name: created });
     });
   };
 
   const setDisabled = (u: UserView, disabled: boolean) =>
     void run(async () => {
       await api.patch(`/users/${encodeURIComponent(u.username)}`, { disabled });
-      return t(disabled ? 'users.disabled' : 'users.enabled', { name: u.username });
+      return msg(disabled ? 'users.disabled' : 'users.enabled', { name: u.username });
     });
 
   const setRoleOf = (u: UserView, next: Role) =>
     void run(async () => {
       await api.patch(`/users/${encodeURIComponent(u.username)}`, { role: next });
-      return t('users.roleChanged', { name: u.username, role: t(`role.${next}`) });
+      return msg('users.roleChanged', { name: u.username, role: msg(`role.${next}`) });
     });
 
   const savePassword = (e: Event, username: string) => {
@@ -74,7 +74,7 @@ export function UsersPage(_props: { route: Route }) {
       await api.put(`/users/${encodeURIComponent(username)}/password`, { password: newPassword });
       setPasswordFor(null);
       setNewPassword('');
-      return t('users.passwordSet', { name: username });
+      return msg('users.passwordSet', { name: username });
     });
   };
 
@@ -123,12 +123,12 @@ export function UsersPage(_props: { route: Route }) {
         </button>
       </form>
       <p id="users-password-rule" class="users-hint">
-        {t('users.passwordRule', { min: MIN_PASSWORD_LENGTH })}
+        {tn('users.passwordRule', MIN_PASSWORD_LENGTH)}
       </p>
 
       {message !== null && (
         <p role={message.ok ? 'status' : 'alert'} class={message.ok ? 'ok' : 'error'} data-testid="users-message">
-          {message.text}
+          {tm(message.text)}
         </p>
       )}
 
