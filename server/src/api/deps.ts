@@ -34,6 +34,8 @@ export interface ApiOptions {
    * than `limit` matches in that span says so and carries on from there with its cursor.
    */
   readonly searchScanRows?: number;
+  /** How long one overview computation is served to every console (0: none; the server uses 15 s). */
+  readonly overviewCacheMs?: number;
   /** The built web console (server/web/dist); no console routes when undefined. */
   readonly webRoot?: string;
   /** The URL agents and browsers reach the server at, for the console's ready install command. */

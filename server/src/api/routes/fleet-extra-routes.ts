@@ -42,10 +42,23 @@ export function sightingKey(device: Record<string, unknown>): string {
 }
 
 export function fleetExtraRoutes(deps: ServerDeps) {
+  // The overview aggregates 30 days of events and every agent: seconds on a large fleet. One
+  // computation serves every console for `overviewCacheMs`, and concurrent requests share the one
+  // in flight, so many open consoles cannot pile the work up.
+  const cacheMs = deps.options.overviewCacheMs ?? 0;
+  let cached: { at: number; value: Promise<Awaited<ReturnType<typeof overview>>> } | undefined;
   return async (app: FastifyInstance): Promise<void> => {
-    app.get('/overview', { config: { access: 'viewer', summary: 'Fleet overview: presence, drift, violations over 30 days, top devices and PCs, silent agents' } }, async () =>
-      overview(deps.store, deps.clock()),
-    );
+    app.get('/overview', { config: { access: 'viewer', summary: 'Fleet overview: presence, drift, violations over 30 days, top devices and PCs, silent agents' } }, async () => {
+      const now = Date.now();
+      if (cached === undefined || now - cached.at >= cacheMs) {
+        const value = overview(deps.store, deps.clock());
+        cached = { at: now, value };
+        value.catch(() => {
+          if (cached?.value === value) cached = undefined;
+        });
+      }
+      return cached.value;
+    });
 
     app.get<{ Querystring: { q?: string; agent?: string } }>(
       '/usb-devices',

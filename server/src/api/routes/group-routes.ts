@@ -217,6 +217,8 @@ async function simulate(deps: Pick<ServerDeps, 'store' | 'clock'>, group: string
   const now = deps.clock();
   const policy = new CompiledPolicy(parseRuleFile(input.rules, 'rules'), input.implicitTarget);
   const exceptionRules = new Map(input.exceptions.map((x) => [x.id, parseRule(x.rule, { file: `exceptions[${x.id}]` })]));
+  // Compiled once per request, not once per sighting: a fleet has tens of thousands of sightings.
+  const exceptionPolicies = new Map([...exceptionRules].map(([id, rule]) => [id, new CompiledPolicy([rule])]));
   const agents = new Map((await deps.store.listAgents({ group })).map((a) => [a.id, a.hostname]));
   const outcomes = new Map<string, { key: string; device: Device; target: Target; line: number | null; rule: string | null; exception: string | null; computers: string[] }>();
   const totals: Record<Target, number> = { allow: 0, block: 0, reject: 0, readonly: 0 };
@@ -233,10 +235,7 @@ async function simulate(deps: Pick<ServerDeps, 'store' | 'clock'>, group: string
       continue;
     }
     const prepared = prepareDevice(device);
-    const exception = activeExceptions(input, now, seen.agentId).find((x) => {
-      const rule = exceptionRules.get(x.id);
-      return rule !== undefined && new CompiledPolicy([rule]).decide(prepared, { now }).implicit === false;
-    });
+    const exception = activeExceptions(input, now, seen.agentId).find((x) => exceptionPolicies.get(x.id)?.decide(prepared, { now }).implicit === false);
     const decision = policy.decide(prepared, { now });
     const outcome = exception
       ? { target: (exceptionRules.get(exception.id) as Rule).target, line: null, rule: exception.rule, exception: exception.id }

@@ -43,7 +43,9 @@ export function sessionRoutes(deps: ServerDeps) {
         const user = await deps.store.getUser(username);
         const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
         if (!user || !ok || user.disabled) {
-          deps.logger.warn('login failed', { username, ip: request.ip });
+          // An unknown name is not logged as typed: people type their password into the user
+          // name field, and the log must not keep it.
+          deps.logger.warn('login failed', { username: user ? user.username : '(unknown user)', ip: request.ip });
           throw unauthorized('wrong username or password');
         }
         limiter.succeed(keys[0] as string);

@@ -155,14 +155,14 @@ export function TemporaryAccess({ agent, devices }: { agent: AgentView; devices:
     void save((doc) => ({
       exceptions: [...doc.exceptions, x],
       // The comment is stored with the policy version: it is written once, in the current language.
-      comment: tn('computers.grant.comment', hours, { host: agent.hostname, rule: x.rule }),
+      comment: tn('computers.grant.comment', hours, { host: agent.hostname, rule: shortRule(x.rule) }),
       done: (version) => msg('computers.grant.done', { version }),
     }));
   };
   const revoke = (id: string, rule: string) =>
     void save((doc) => ({
       exceptions: doc.exceptions.filter((x) => x.id !== id),
-      comment: t('computers.grant.revokeComment', { host: agent.hostname, rule }),
+      comment: t('computers.grant.revokeComment', { host: agent.hostname, rule: shortRule(rule) }),
       done: () => msg('computers.exceptions.revoked'),
     }));
 
@@ -248,4 +248,12 @@ export function TemporaryAccess({ agent, devices }: { agent: AgentView; devices:
       )}
     </section>
   );
+}
+
+/**
+ * A rule as it goes into a policy comment: a device sets its own name and serial, so a rule can be
+ * far longer than the 500 characters a comment may have; the version diff shows it whole.
+ */
+export function shortRule(rule: string): string {
+  return rule.length <= 200 ? rule : `${rule.slice(0, 199)}…`;
 }

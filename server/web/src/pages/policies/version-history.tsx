@@ -71,7 +71,11 @@ export function VersionHistory(props: {
     setBusy(true);
     try {
       const old = await load(rollback.version);
-      const saved = await api.put<SignedPolicy>(`/groups/${encodeURIComponent(props.group)}/policy`, policyBody(old, rollbackComment));
+      // Rules and settings go back; temporary grants stay as they are now, so a grant revoked
+      // since that version (a device found hostile) does not come back with it.
+      const current = await api.get<SignedPolicy>(`/groups/${encodeURIComponent(props.group)}/policy`);
+      const body = policyBody({ ...old, exceptions: current.document.exceptions }, rollbackComment);
+      const saved = await api.put<SignedPolicy>(`/groups/${encodeURIComponent(props.group)}/policy`, body);
       const from = rollback.version;
       setRollback(null);
       props.onRolledBack(from, saved.document.version);
