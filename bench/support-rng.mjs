@@ -40,6 +40,13 @@ export class Rng {
     for (let i = 0; i < 42; i++) s += B64[this.int(64)];
     return s + 'AEIMQUYcgkosw048'[this.int(16)] + '=';
   }
+  /** One value of `[weight, value]` pairs, with probability proportional to its weight. */
+  weighted(items) {
+    const total = items.reduce((s, [w]) => s + w, 0);
+    let r = this.next() * total;
+    for (const [w, v] of items) if ((r -= w) < 0) return v;
+    return items.at(-1)[1];
+  }
   shuffle(arr) {
     for (let i = arr.length - 1; i > 0; i--) {
       const j = this.int(i + 1);

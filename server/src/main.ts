@@ -36,7 +36,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
   const options: { -readonly [K in keyof ApiOptions]: ApiOptions[K] } = {
     sessionTtlHours: config.sessionTtlHours,
     secureCookies: true,
-    overviewCacheMs: 15_000,
+    overviewCacheMs: 5_000,
     webRoot: fileURLToPath(new URL('../../web/dist/', import.meta.url)),
     caFingerprint256: identity.caFingerprint256,
   };

@@ -53,7 +53,7 @@ describe("console: the issue's done-when flow in Chromium", function () {
 
     // The agent starts (as the demo script runs it) and is on the pushed version.
     await fleet.run();
-    await until('the agent to be on the pushed version', async () => (await fleet?.policyVersion()) === version, 10_000);
+    await until('the agent to be on the pushed version', async () => (await fleet?.policyVersion()) === version, 20_000);
 
     // 4. The violation log with live tail on; the flash drive goes in.
     await page.locator('nav.sidenav a[href="#/events"]').click();
@@ -82,8 +82,15 @@ describe("console: the issue's done-when flow in Chromium", function () {
     h.clearProblems(page);
     const hostname = (await h.api('GET', `/api/v1/agents/${fleet.agentId}`)).json.agent.hostname as string;
 
+    // The server computes the overview once per few seconds for every console, so the block may
+    // show on a later refresh rather than the first look.
     await openRoute(page, '/overview');
     await page.getByTestId('overview-chart').waitFor();
+    for (let tries = 0; (await page.getByTestId('overview-device-row').count()) === 0 && tries < 20; tries++) {
+      await page.waitForTimeout(500);
+      await page.getByTestId('overview-refresh').click();
+      await page.getByTestId('overview-chart').waitFor();
+    }
     await page.getByTestId('overview-device-row').first().waitFor();
     expect(await page.getByTestId('overview-top-devices').innerText()).to.match(/0781:5567|USB flash drive|Cruzer Blade/);
     await screenshot(page, 'overview-data-az');
@@ -140,8 +147,8 @@ describe("console: the issue's done-when flow in Chromium", function () {
     await panel.getByTestId('devices-allow-save').click();
     await expectText(page.getByTestId('devices-allow-result'), h.t('en', 'devices.allow.saved', { group: 'default', version: before + 1 }));
 
-    await until('the agent to apply the new version', async () => (await fleet?.policyVersion()) === before + 1, 10_000);
-    await until('the flash drive to be let in', async () => (await fleet?.authorized('2-1')) === '1', 10_000);
+    await until('the agent to apply the new version', async () => (await fleet?.policyVersion()) === before + 1, 20_000);
+    await until('the flash drive to be let in', async () => (await fleet?.authorized('2-1')) === '1', 20_000);
     const saved = (await h.api('GET', '/api/v1/groups/default/policy')).json.document;
     // Placed before the storage block, or the first match would still block it.
     const lines = (saved.rules as string).split('\n');

@@ -34,7 +34,7 @@ export interface ApiOptions {
    * than `limit` matches in that span says so and carries on from there with its cursor.
    */
   readonly searchScanRows?: number;
-  /** How long one overview computation is served to every console (0: none; the server uses 15 s). */
+  /** How long one overview computation is served to every console (0: none; the server uses 5 s). */
   readonly overviewCacheMs?: number;
   /** The built web console (server/web/dist); no console routes when undefined. */
   readonly webRoot?: string;

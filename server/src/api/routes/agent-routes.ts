@@ -32,8 +32,14 @@ const listQuery = {
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } } as const;
 
 export function agentRoutes(deps: ServerDeps) {
-  const view = async (a: AgentRecord, now: Date) => {
-    const latest = await deps.store.latestPolicy(a.group);
+  /** `latest` caches each group's latest policy for one request: a list of 3,000 agents reads it once per group. */
+  const view = async (a: AgentRecord, now: Date, latestOf = new Map<string, ReturnType<ServerDeps['store']['latestPolicy']>>()) => {
+    let pending = latestOf.get(a.group);
+    if (pending === undefined) {
+      pending = deps.store.latestPolicy(a.group);
+      latestOf.set(a.group, pending);
+    }
+    const latest = await pending;
     const { secretHash: _secret, ...rest } = a;
     return {
       ...rest,
@@ -52,7 +58,8 @@ export function agentRoutes(deps: ServerDeps) {
         const now = deps.clock();
         const { group, status, hostname } = request.query;
         const agents = await deps.store.listAgents({ group, hostname, includeRevoked: status === 'revoked' });
-        const views = await Promise.all(agents.map((a) => view(a, now)));
+        const latestOf = new Map<string, ReturnType<ServerDeps['store']['latestPolicy']>>();
+        const views = await Promise.all(agents.map((a) => view(a, now, latestOf)));
         return { agents: status ? views.filter((v) => v.status === status) : views };
       },
     );

@@ -59,7 +59,11 @@ export function EventsPage({ route }: { route: Route }) {
   const pendingG = useRef(false);
   const triageOpen = useRef(false);
 
+  // The filter lists wait until the first rows are on screen: the rows are what the reviewer
+  // opened the page for, and on a big fleet /agents takes longer than the rows do.
+  const [firstShown, setFirstShown] = useState(false);
   useEffect(() => {
+    if (!firstShown) return;
     api
       .get<{ agents: Array<{ id: string; hostname: string }> }>('/agents')
       .then((r) => setAgents(r.agents.map((a) => ({ id: a.id, hostname: a.hostname })).sort((a, b) => a.hostname.localeCompare(b.hostname))))
@@ -68,10 +72,11 @@ export function EventsPage({ route }: { route: Route }) {
       .get<{ groups: Array<{ name: string }> }>('/groups')
       .then((r) => setGroups(r.groups.map((g) => g.name).sort()))
       .catch((err: unknown) => console.error(err));
-  }, [api]);
+  }, [api, firstShown]);
 
-  // Load: first where the log ends (the tail's cursor), then one page; a row that arrives in
-  // between comes in through the tail and is not shown twice.
+  // Load: one page first; the live tail then continues after the newest row of that page (or,
+  // when nothing matches yet, after where the log ends), so a row that arrives meanwhile is
+  // caught by the tail and none is shown twice.
   useEffect(() => {
     const gen = ++generation.current;
     const query = apiParams(filter, Date.now());
@@ -84,10 +89,11 @@ export function EventsPage({ route }: { route: Route }) {
     setChecked(new Set());
     void (async () => {
       try {
-        const tail = await api.get<Tail>(withQuery('/events/since', query.params));
         const page = await api.get<Page>(withQuery('/events', query.params, { limit: String(PAGE_SIZE) }));
         if (gen !== generation.current) return;
-        tailCursor.current = tail.cursor;
+        const newest = page.events.reduce((max, e) => Math.max(max, e.id), 0);
+        tailCursor.current = newest > 0 ? newest : (await api.get<Tail>(withQuery('/events/since', query.params))).cursor;
+        if (gen !== generation.current) return;
         const rows = page.events.filter((e) => matchesText(e.data, query.localText));
         setEvents(rows);
         setNextCursor(page.nextCursor);
@@ -96,6 +102,7 @@ export function EventsPage({ route }: { route: Route }) {
         if (gen === generation.current) setError(err instanceof Error ? err.message : String(err));
       } finally {
         if (gen === generation.current) setLoading(false);
+        setFirstShown(true);
       }
     })();
   }, [api, queryKey, reloads]);
