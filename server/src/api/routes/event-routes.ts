@@ -8,10 +8,11 @@ import type { ServerDeps } from '../deps.js';
 import { GROUP_PATTERN } from './group-routes.js';
 
 const SEVERITIES: readonly Severity[] = ['info', 'low', 'medium', 'high', 'critical'];
-const STATUSES: readonly TriageStatus[] = ['new', 'acknowledged', 'resolved', 'false-positive'];
+export const STATUSES: readonly TriageStatus[] = ['new', 'acknowledged', 'resolved', 'false-positive'];
 const ISO = '^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:\\d{2}))?$';
 
-const filterProperties = {
+/** The event filters of GET /events, shared with the console's live tail (events-extra-routes.ts). */
+export const filterProperties = {
   type: { type: 'string', pattern: '^[a-z0-9.-]{1,64}$' },
   severity: { type: 'string', enum: SEVERITIES },
   agent: { type: 'string', maxLength: 64 },
@@ -22,7 +23,7 @@ const filterProperties = {
   q: { type: 'string', maxLength: 200 },
 } as const;
 
-interface Filters {
+export interface Filters {
   type?: string;
   severity?: Severity;
   agent?: string;

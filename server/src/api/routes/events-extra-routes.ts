@@ -1,46 +1,23 @@
 import { ErrorCodes, parseIsoTimestamp } from '@portcullis/shared';
 import type { FastifyInstance } from 'fastify';
-import type { EventQuery, EventRecord, Severity, TriageStatus } from '../../store/store.js';
+import type { EventQuery, EventRecord, TriageStatus } from '../../store/store.js';
 import { ApiError, badRequest, notFound } from '../api-error.js';
 import { audit } from '../audit.js';
 import type { ServerDeps } from '../deps.js';
-import { DEFAULT_SEARCH_SCAN_ROWS } from './event-routes.js';
-import { GROUP_PATTERN } from './group-routes.js';
+import { DEFAULT_SEARCH_SCAN_ROWS, STATUSES, filterProperties, type Filters } from './event-routes.js';
 
 /**
  * What the violation log page needs beyond the base events API: a live tail ("events newer
  * than the newest I show"), bulk triage, and the policy lines a decision trace refers to.
  */
 
-const SEVERITIES: readonly Severity[] = ['info', 'low', 'medium', 'high', 'critical'];
-const STATUSES: readonly TriageStatus[] = ['new', 'acknowledged', 'resolved', 'false-positive'];
-const ISO = '^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:\\d{2}))?$';
 export const MAX_BULK_TRIAGE = 500;
 const MAX_TAIL_LIMIT = 500;
 
 /** The same filters as GET /events, so a tail shows exactly what the page's query would. */
-const filterProperties = {
-  type: { type: 'string', pattern: '^[a-z0-9.-]{1,64}$' },
-  severity: { type: 'string', enum: SEVERITIES },
-  agent: { type: 'string', maxLength: 64 },
-  group: { type: 'string', pattern: GROUP_PATTERN },
-  status: { type: 'string', enum: STATUSES },
-  since: { type: 'string', pattern: ISO },
-  until: { type: 'string', pattern: ISO },
-  q: { type: 'string', maxLength: 200 },
-} as const;
-
-interface TailQuery {
+interface TailQuery extends Filters {
   after?: string;
   limit?: string;
-  type?: string;
-  severity?: Severity;
-  agent?: string;
-  group?: string;
-  status?: TriageStatus;
-  since?: string;
-  until?: string;
-  q?: string;
 }
 
 function isoOf(s: string | undefined, name: string): string | undefined {
