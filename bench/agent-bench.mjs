@@ -27,6 +27,7 @@ import { PlanExecutor } from '../agent/dist/src/service/plan-executor.js';
 import { FileSpool } from '../agent/dist/src/spool/file-spool.js';
 import { FakeSysfs } from '../agent/dist/test/support/fake-sysfs.js';
 import { Rng } from './support-rng.mjs';
+import { percentile } from './support-stats.mjs';
 
 const EVENTS = Math.max(200, Number(process.env.BENCH_EVENTS ?? 2000));
 const DEVICES = Math.max(2, Math.min(24, Number(process.env.BENCH_DEVICES ?? 24)));
@@ -59,9 +60,6 @@ function policy(rng) {
   return buildPolicyDocument(checked.input, { group: 'bench', version: 1, createdAt: '2026-11-25T00:00:00Z', createdBy: 'bench' });
 }
 
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 function summary(samples) {
   const s = [...samples].sort((a, b) => a - b);

@@ -49,6 +49,7 @@ import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { Rng } from './support-rng.mjs';
+import { markdownTable, percentile, pgAdmin as pgAdminAt } from './support-stats.mjs';
 import { classifyDevice, CompiledPolicy, parseRuleFile, prepareDevice, STARTER_POLICY_INPUT, STARTER_POLICY_RULES } from '../shared/dist/src/index.js';
 
 const SERVER_DIST = new URL('../server/dist/src/', import.meta.url);
@@ -369,15 +370,7 @@ async function expectOk(promise, status, what) {
   return res.json;
 }
 
-async function pgAdmin(fn) {
-  const client = new pg.Client({ connectionString: `${PG_BASE}/postgres` });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
+const pgAdmin = (fn) => pgAdminAt(PG_BASE, fn);
 
 async function countEvents(kind, file, url) {
   const sql = 'select count(*) as n from events where agent_id is not null';
@@ -484,21 +477,12 @@ function phases(key, t) {
   });
 }
 
-function percentile(sorted, p) {
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i];
-}
 function stats(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return { n: s.length, p50: r1(percentile(s, 50)), p95: r1(percentile(s, 95)), max: r1(s.at(-1)) };
 }
 
-function table(headers, rows, align) {
-  const cells = [headers, ...rows.map((r) => r.map(String))];
-  const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
-  const line = (r) => '| ' + r.map((c, i) => (align[i] === 'r' ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ') + ' |';
-  return [line(headers), '|' + widths.map((w, i) => (align[i] === 'r' ? '-'.repeat(w + 1) + ':' : '-'.repeat(w + 2))).join('|') + '|', ...cells.slice(1).map(line)].join('\n');
-}
+const table = markdownTable;
 
 // ---------------------------------------------------------------------------------------------
 // Steps

@@ -51,6 +51,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Rng } from './support-rng.mjs';
+import { markdownTable, percentile, pgAdmin as pgAdminAt } from './support-stats.mjs';
 import {
   encodeMessage,
   eventsThatFit,
@@ -158,11 +159,6 @@ function makeBatch(rng, pool, fromSeq, n) {
 // ---------------------------------------------------------------------------------------------
 // Statistics and printing
 
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i];
-}
 const median = (xs) => percentile([...xs].sort((a, b) => a - b), 50);
 const r1 = (x) => Math.round(x * 10) / 10;
 const r2 = (x) => Math.round(x * 100) / 100;
@@ -170,12 +166,7 @@ const r3 = (x) => Math.round(x * 1000) / 1000;
 const fmt = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : String(x));
 
 function table(headers, rows, align) {
-  const cells = [headers, ...rows.map((r) => r.map((c) => String(c)))];
-  const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
-  const line = (r) => '| ' + r.map((c, i) => ((align?.[i] ?? 'l') === 'r' ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ') + ' |';
-  console.log(line(headers));
-  console.log('|' + widths.map((w, i) => ((align?.[i] ?? 'l') === 'r' ? '-'.repeat(w + 1) + ':' : '-'.repeat(w + 2))).join('|') + '|');
-  for (const r of cells.slice(1)) console.log(line(r));
+  console.log(markdownTable(headers, rows, align));
 }
 
 function log(...args) {
@@ -287,15 +278,7 @@ async function login(srv) {
 
 const pgDatabases = new Set();
 
-async function pgAdmin(fn) {
-  const client = new pg.Client({ connectionString: `${PG_BASE}/postgres` });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
+const pgAdmin = (fn) => pgAdminAt(PG_BASE, fn);
 
 async function createPgDatabase() {
   const name = `portcullis_bench_${randomBytes(5).toString('hex')}`;
