@@ -489,7 +489,7 @@ const table = markdownTable;
 
 /** startServer on a free port with real TLS; an HTTPS client that trusts its CA; the admin's token. */
 async function startBenchServer(dataDir, dbUrl) {
-  const argv = ['--listen', '127.0.0.1:0', '--data', dataDir, ...(dbUrl ? ['--database', dbUrl] : [])];
+  const argv = ['--listen', '127.0.0.1:0', '--mail-policy-listen', '127.0.0.1:0', '--data', dataDir, ...(dbUrl ? ['--database', dbUrl] : [])];
   const serverEnv = { PORTCULLIS_LOG_LEVEL: env.BENCH_SERVER_LOG_LEVEL ?? 'warn', PORTCULLIS_ADMIN_PASSWORD: ADMIN_PASSWORD };
   const server = await startServer(loadConfig(argv, serverEnv, { cwd: dataDir }), serverEnv, () => undefined);
   const agent = new https.Agent({ ca: await readFile(join(dataDir, 'pki', 'ca.crt'), 'utf8'), keepAlive: true, maxSockets: 4 });

@@ -222,7 +222,7 @@ async function profileStop(name) {
 
 /** startServer on 127.0.0.1:0 with real TLS; the CA to trust is <data>/pki/ca.crt. */
 async function startBenchServer(dataDir, databaseUrl) {
-  const argv = ['--listen', '127.0.0.1:0', '--data', dataDir];
+  const argv = ['--listen', '127.0.0.1:0', '--mail-policy-listen', '127.0.0.1:0', '--data', dataDir];
   if (databaseUrl) argv.push('--database', databaseUrl);
   const serverEnv = { PORTCULLIS_LOG_LEVEL: env.BENCH_SERVER_LOG_LEVEL ?? 'warn', PORTCULLIS_ADMIN_PASSWORD: ADMIN_PASSWORD };
   const config = loadConfig(argv, serverEnv, { cwd: dataDir });

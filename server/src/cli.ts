@@ -63,7 +63,12 @@ async function passwordFor(values: Record<string, unknown>, io: CliIo): Promise<
 const COMMANDS: Readonly<Record<string, Command>> = {
   start: {
     options: START_OPTIONS,
-    help: `Usage: portcullis-server start [--listen HOST:PORT] [options]\n\n  --listen HOST:PORT  address to serve HTTPS + WSS on (default 127.0.0.1:8443; PORTCULLIS_LISTEN)\n\n${COMMON_HELP}\n`,
+    help:
+      `Usage: portcullis-server start [--listen HOST:PORT] [--mail-policy-listen HOST:PORT|off] [options]\n\n` +
+      `  --listen HOST:PORT  address to serve HTTPS + WSS on (default 127.0.0.1:8443; PORTCULLIS_LISTEN)\n` +
+      `  --mail-policy-listen HOST:PORT|off\n` +
+      `                      Postfix policy delegation service (default 127.0.0.1:10040; PORTCULLIS_MAIL_POLICY_LISTEN)\n\n` +
+      `${COMMON_HELP}\n`,
     async run(config, _values, _positionals, io) {
       const server = await startServer(config, io.env, (line) => io.stdout(line + '\n'));
       await new Promise<void>((resolve) => {

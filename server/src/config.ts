@@ -39,12 +39,18 @@ export interface ServerConfig {
   readonly publicUrl: string;
   /** Absolute path of the config file read, if any. */
   readonly configFile: string | null;
+  /**
+   * Where the Postfix policy delegation service listens (`check_policy_service inet:HOST:PORT`);
+   * null when turned off (`off`). Loopback by default: the protocol has no authentication.
+   */
+  readonly mailPolicyListen: ListenAddress | null;
   /** Things to log at start-up that do not stop the server. */
   readonly warnings: readonly string[];
 }
 
 export const DEFAULTS = {
   listen: '127.0.0.1:8443',
+  mailPolicyListen: '127.0.0.1:10040',
   data: 'data',
   sqliteFile: 'portcullis.db',
   logLevel: 'info',
@@ -97,7 +103,7 @@ const LOCATION_OPTIONS = { data: { type: 'string' }, database: { type: 'string' 
 export const COMMON_OPTIONS = { ...LOCATION_OPTIONS, help: { type: 'boolean', short: 'h' } } as const satisfies CommandOptions;
 
 /** `portcullis-server start`'s options; `listen` is the one a command may add that feeds the config. */
-export const START_OPTIONS = { listen: { type: 'string' } } as const satisfies CommandOptions;
+export const START_OPTIONS = { listen: { type: 'string' }, 'mail-policy-listen': { type: 'string' } } as const satisfies CommandOptions;
 
 /**
  * Parses a server command's arguments strictly: the common options (`--data`, `--database`,
@@ -115,25 +121,33 @@ export function parseServerArgs<const O extends CommandOptions>(
   const clash = Object.keys(commandOptions).find((name) => Object.hasOwn(COMMON_OPTIONS, name));
   if (clash !== undefined) throw new Error(`${command}: option --${clash} is already a common server option`);
   const parsed = parseCommandLine(command, argv, { ...COMMON_OPTIONS, ...commandOptions }, opts.allowPositionals ?? false);
-  const values = parsed.values as CommandValues<O> & { data?: string; database?: string; config?: string; help?: boolean; listen?: unknown };
+  const values = parsed.values as CommandValues<O> & { data?: string; database?: string; config?: string; help?: boolean; listen?: unknown; 'mail-policy-listen'?: unknown };
   const { data, database, config, help, ...own } = values;
   const result = { values: own as CommandValues<O>, positionals: parsed.positionals };
   if (help === true) return { help: true, ...result };
-  const flags: FlagValues = { data, database, config, listen: typeof values.listen === 'string' ? values.listen : undefined };
+  const flags: FlagValues = {
+    data,
+    database,
+    config,
+    listen: typeof values.listen === 'string' ? values.listen : undefined,
+    mailPolicyListen: typeof values['mail-policy-listen'] === 'string' ? values['mail-policy-listen'] : undefined,
+  };
   return { help: false, ...result, config: resolveConfig(flags, env, opts.cwd ?? process.cwd()) };
 }
 
 /** `portcullis-server start`'s configuration: `--listen`, `--data`, `--database`, `--config`. */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, opts: { readonly cwd?: string } = {}): ServerConfig {
   const parsed = parseCommandLine('start', argv, { ...LOCATION_OPTIONS, ...START_OPTIONS }, false);
-  const v = parsed.values as { data?: string; database?: string; config?: string; listen?: string };
-  return resolveConfig({ data: v.data, database: v.database, config: v.config, listen: v.listen }, env, opts.cwd ?? process.cwd());
+  const v = parsed.values as { data?: string; database?: string; config?: string; listen?: string; 'mail-policy-listen'?: string };
+  const flags = { data: v.data, database: v.database, config: v.config, listen: v.listen, mailPolicyListen: v['mail-policy-listen'] };
+  return resolveConfig(flags, env, opts.cwd ?? process.cwd());
 }
 
 /** The start-up log line. Database passwords are replaced by `***`. */
 export function describeConfig(config: ServerConfig): string {
   const parts = [
     `listen=${formatHostPort(config.listen.host, config.listen.port)}`,
+    `mailPolicyListen=${config.mailPolicyListen === null ? 'off' : formatHostPort(config.mailPolicyListen.host, config.mailPolicyListen.port)}`,
     `publicUrl=${config.publicUrl}`,
     `data=${config.dataDir}`,
     `database=${redactUrl(config.database.url)}`,
@@ -158,9 +172,10 @@ interface FlagValues {
   readonly database: string | undefined;
   readonly config: string | undefined;
   readonly listen: string | undefined;
+  readonly mailPolicyListen: string | undefined;
 }
 
-const FILE_KEYS = ['listen', 'data', 'database', 'hostnames', 'logLevel', 'agentSilentAfterSeconds', 'sessionTtlHours', 'publicUrl'] as const;
+const FILE_KEYS = ['listen', 'mailPolicyListen', 'data', 'database', 'hostnames', 'logLevel', 'agentSilentAfterSeconds', 'sessionTtlHours', 'publicUrl'] as const;
 type FileKey = (typeof FILE_KEYS)[number];
 const MAX_CONFIG_BYTES = 1024 * 1024;
 const CHECK_MODES = process.platform !== 'win32';
@@ -218,13 +233,16 @@ function resolveConfig(flags: FlagValues, env: NodeJS.ProcessEnv, cwd: string): 
   };
   const fromFlag = (name: keyof FlagValues): Given<string> | undefined => {
     const value = flags[name];
-    return value === undefined ? undefined : { value, option: `--${name}`, base: cwd };
+    return value === undefined ? undefined : { value, option: `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, base: cwd };
   };
 
   const configSource = fromFlag('config') ?? fromEnv('PORTCULLIS_CONFIG');
   const file = configSource === undefined ? undefined : readConfigFile(configSource, problems, warnings);
 
   const listens = [fromFlag('listen'), fromEnv('PORTCULLIS_LISTEN'), file?.get('listen')].map((g) => check(g, problems, parseListen));
+  const mailListens = [fromFlag('mailPolicyListen'), fromEnv('PORTCULLIS_MAIL_POLICY_LISTEN'), file?.get('mailPolicyListen')].map((g) =>
+    check(g, problems, parseOptionalListen),
+  );
   const datas = [fromFlag('data'), fromEnv('PORTCULLIS_DATA'), file?.get('data')].map((g) => check(g, problems, parsePath));
   const databases = [fromFlag('database'), fromEnv('PORTCULLIS_DATABASE_URL'), file?.get('database')].map((g) => check(g, problems, parseDatabase));
   const levels = [fromEnv('PORTCULLIS_LOG_LEVEL'), file?.get('logLevel')].map((g) => check(g, problems, parseLogLevel));
@@ -241,6 +259,7 @@ function resolveConfig(flags: FlagValues, env: NodeJS.ProcessEnv, cwd: string): 
   const listen = first(listens) ?? (parseListen(DEFAULTS.listen, cwd) as ListenAddress);
   const dataDir = first(datas) ?? resolve(cwd, DEFAULTS.data);
   const dbChoice = databases.find((d) => d !== undefined);
+  const mailChoice = first(mailListens);
   const database: DatabaseConfig =
     dbChoice === undefined
       ? { kind: 'sqlite', url: `sqlite:${resolve(dataDir, DEFAULTS.sqliteFile)}`, path: resolve(dataDir, DEFAULTS.sqliteFile) }
@@ -260,6 +279,8 @@ function resolveConfig(flags: FlagValues, env: NodeJS.ProcessEnv, cwd: string): 
     agentSilentAfterSeconds: silent ?? DEFAULTS.agentSilentAfterSeconds,
     sessionTtlHours: ttl ?? DEFAULTS.sessionTtlHours,
     publicUrl: url,
+    // `off` is a null address, so `??` would put the default back: only "not given" takes it.
+    mailPolicyListen: mailChoice === undefined ? (parseListen(DEFAULTS.mailPolicyListen, cwd) as ListenAddress) : mailChoice.address,
     configFile: configSource === undefined ? null : resolve(cwd, configSource.value),
     warnings,
   };
@@ -343,6 +364,13 @@ const parseListen: Parser<ListenAddress> = (value) => {
   const port = /^[0-9]{1,5}$/.test(portText) ? Number(portText) : NaN;
   if (!(port >= 0 && port <= 65535)) return { problem: `port must be a number from 0 to 65535, got "${portText}"` };
   return { host: host.value, port };
+};
+
+/** `off` turns the service off; boxed so that "off" (null) is not mistaken for "not given". */
+const parseOptionalListen: Parser<{ readonly address: ListenAddress | null }> = (value, base) => {
+  if (value === 'off') return { address: null };
+  const parsed = parseListen(value, base);
+  return 'problem' in parsed ? { problem: `${parsed.problem} (or "off")` } : { address: parsed };
 };
 
 const parsePath: Parser<string> = (value, base) =>

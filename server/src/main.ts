@@ -8,6 +8,11 @@ import { describeConfig, type ServerConfig } from './config.js';
 import { AgentHub, DEFAULT_HUB_OPTIONS } from './hub/agent-hub.js';
 import { ensureServerIdentity } from './pki/index.js';
 import { createLogger, openConfiguredStore } from './runtime.js';
+import { unapprovedAccountEvents } from './mail/mail-account-audit.js';
+import { MailDirectory } from './mail/mail-directory.js';
+import { MailEventSink } from './mail/mail-event-sink.js';
+import { MailPolicyService } from './mail/mail-policy-service.js';
+import { MailStats } from './mail/mail-stats.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -16,6 +21,8 @@ export interface RunningServer {
   readonly caFingerprint256: string;
   readonly app: FastifyInstance;
   readonly hub: AgentHub;
+  /** Where the Postfix policy service listens; null when turned off. */
+  readonly mailPolicy: { readonly host: string; readonly port: number } | null;
   close(): Promise<void>;
 }
 
@@ -40,6 +47,18 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
     webRoot: fileURLToPath(new URL('../../web/dist/', import.meta.url)),
     caFingerprint256: identity.caFingerprint256,
   };
+  // Email control (DESIGN.md §5): the registry snapshot feeds the Postfix policy service and the
+  // check of the mail accounts agents find; both write their events through one batching sink.
+  const directory = new MailDirectory(store, logger);
+  await directory.start();
+  const mailEvents = new MailEventSink(store, clock, logger);
+  const mailStats = new MailStats(clock());
+  const mailService = config.mailPolicyListen === null ? null : new MailPolicyService({ directory, events: mailEvents, stats: mailStats, logger, clock }, config.mailPolicyListen);
+  hub.onInventory = async (agent, before, after) => {
+    for (const event of unapprovedAccountEvents(before, after, agent.group, directory.snapshot, clock().toISOString())) {
+      mailEvents.add(agent.group, event);
+    }
+  };
   const deps: ServerDeps = {
     store,
     clock,
@@ -47,6 +66,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
     publisher: hub,
     logger,
     options,
+    mail: { registryChanged: () => directory.changed(), stats: () => mailStats.snapshot() },
   };
   await bootstrap(deps, env, print);
   // The chain includes the CA so that an agent enrolling with the CA's fingerprint can read the CA
@@ -65,6 +85,8 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
       .catch((err: Error) => logger.error('certificate renewal failed', { error: err.message }));
   }, 24 * 3600_000);
   renewal.unref();
+  // The policy service first: a port already taken stops the start-up before agents connect.
+  const mailPolicy = mailService === null ? null : await mailService.listen();
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.listen.port;
@@ -76,16 +98,26 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
   print(`  REST API ${url}/api/v1 (OpenAPI document at ${url}/api/docs); agents connect to wss://${url.replace(/^https:\/\//, '')}/agent`);
   print(`  Server certificate SHA-256 fingerprint: ${identity.fingerprint256}`);
   print(`  CA certificate SHA-256 fingerprint:     ${identity.caFingerprint256} (agents pin this CA at enrollment)`);
+  if (mailPolicy !== null) {
+    logger.info('mail policy service listening', mailPolicy);
+    print(`  Postfix policy service on ${mailPolicy.host}:${mailPolicy.port} (check_policy_service inet:${mailPolicy.host}:${mailPolicy.port})`);
+  } else {
+    print('  Postfix policy service: off');
+  }
   return {
     url,
     fingerprint256: identity.fingerprint256,
     caFingerprint256: identity.caFingerprint256,
     app,
     hub,
+    mailPolicy,
     async close() {
       clearInterval(renewal);
+      directory.stop();
+      await mailService?.close();
       await hub.close();
       await app.close();
+      await mailEvents.close();
       await store.close();
     },
   };

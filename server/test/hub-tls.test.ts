@@ -24,7 +24,7 @@ describe('agent hub over TLS (startServer)', function () {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'portcullis-tls-'));
-    const config = loadConfig(['--listen', '127.0.0.1:0', '--data', dir], { PORTCULLIS_LOG_LEVEL: 'error' }, {});
+    const config = loadConfig(['--listen', '127.0.0.1:0', '--mail-policy-listen', '127.0.0.1:0', '--data', dir], { PORTCULLIS_LOG_LEVEL: 'error' }, {});
     server = await startServer(config, { PORTCULLIS_ADMIN_PASSWORD: ADMIN_PASSWORD }, (line) => printed.push(line));
   });
 

@@ -26,7 +26,7 @@ describe('end to end: agent spool and link to the server over TLS', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'portcullis-e2e-'));
-    const config = loadConfig(['--listen', '127.0.0.1:0', '--data', join(dir, 'server')], { PORTCULLIS_LOG_LEVEL: 'error' });
+    const config = loadConfig(['--listen', '127.0.0.1:0', '--mail-policy-listen', '127.0.0.1:0', '--data', join(dir, 'server')], { PORTCULLIS_LOG_LEVEL: 'error' });
     server = await startServer(config, { PORTCULLIS_ADMIN_PASSWORD: ADMIN_PASSWORD }, () => undefined);
     ca = await readFile(join(dir, 'server', 'pki', 'ca.crt'));
     const login = await call(server.url, ca, 'POST', '/api/v1/session', { username: 'admin', password: ADMIN_PASSWORD });

@@ -59,7 +59,7 @@ describe('end to end: the agent service enforces on a fake sysfs tree and report
   const runArgs = () => ['--state', stateDir, '--sysfs-root', fake.root, '--rescan-ms', '500', '--poll-ms', '50', '--log-stderr', '--log-level', 'warn'];
 
   async function bootServer(): Promise<RunningServer> {
-    const config = loadConfig(['--listen', `127.0.0.1:${port}`, '--data', serverData], { PORTCULLIS_LOG_LEVEL: 'error' });
+    const config = loadConfig(['--listen', `127.0.0.1:${port}`, '--mail-policy-listen', '127.0.0.1:0', '--data', serverData], { PORTCULLIS_LOG_LEVEL: 'error' });
     return startServer(config, { PORTCULLIS_ADMIN_PASSWORD: ADMIN_PASSWORD }, () => undefined);
   }
 

@@ -14,6 +14,7 @@ import { policyExtraRoutes } from './routes/policy-extra-routes.js';
 import { enrollRoutes } from './routes/enroll-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { groupRoutes } from './routes/group-routes.js';
+import { mailRoutes } from './routes/mail-routes.js';
 import { sessionRoutes, SESSION_COOKIE } from './routes/session-routes.js';
 import { tokenRoutes } from './routes/token-routes.js';
 import { userRoutes } from './routes/user-routes.js';
@@ -142,6 +143,7 @@ export async function buildApi(deps: ServerDeps, tls?: { key: string; cert: stri
   await app.register(policyExtraRoutes(deps), { prefix: '/api/v1' });
   await app.register(fleetExtraRoutes(deps), { prefix: '/api/v1' });
   await app.register(adminExtraRoutes(deps), { prefix: '/api/v1' });
+  await app.register(mailRoutes(deps), { prefix: '/api/v1' });
   await app.register(openApiRoutes(openApi));
   if (deps.options.webRoot !== undefined) await app.register(consoleRoutes(deps.options.webRoot));
   return app;

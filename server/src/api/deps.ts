@@ -44,6 +44,13 @@ export interface ApiOptions {
   readonly caFingerprint256?: string;
 }
 
+/** The Postfix policy service as the API sees it; absent when it is turned off. */
+export interface MailControl {
+  /** The registry or a mail policy changed: the service reloads its snapshot (resolves when done). */
+  registryChanged(): Promise<void>;
+  stats(): { since: string; decisions: number; allowed: number; messagesAccepted: number; rejected: Record<string, number> };
+}
+
 export interface ServerDeps {
   readonly store: Store;
   readonly clock: () => Date;
@@ -51,4 +58,5 @@ export interface ServerDeps {
   readonly publisher: PolicyPublisher;
   readonly logger: Logger;
   readonly options: ApiOptions;
+  readonly mail?: MailControl;
 }

@@ -62,6 +62,8 @@ export class AgentHub implements PolicyPublisher {
   private flushing: Promise<void> = Promise.resolve();
   /** Called whenever an agent reports `applied` (tests and the fan-out benchmark wait on it). */
   onApplied: ((agentId: string, version: number) => void) | undefined;
+  /** Called after an agent's inventory is stored, with the one it replaced (mail account checks). */
+  onInventory: ((agent: AgentRecord, before: Record<string, unknown> | undefined, after: Record<string, unknown>) => Promise<void>) | undefined;
 
   constructor(
     private readonly store: Store,
@@ -209,12 +211,10 @@ export class AgentHub implements PolicyPublisher {
         this.send(conn, { v: 1, type: 'ack', body: { seq: result.ackedSeq } });
       },
       inventory: async (m) => {
-        if (m.body.kind === 'snapshot') {
-          await this.store.putInventory(agentId, m.body.inventory, now());
-        } else {
-          const current = (await this.store.getInventory(agentId))?.inventory ?? {};
-          await this.store.putInventory(agentId, { ...current, ...m.body.changes }, now());
-        }
+        const before = (await this.store.getInventory(agentId))?.inventory;
+        const after = m.body.kind === 'snapshot' ? m.body.inventory : { ...(before ?? {}), ...m.body.changes };
+        await this.store.putInventory(agentId, after, now());
+        if (this.onInventory) await this.onInventory(conn.agent, before, after);
       },
       'usb-devices': async (m) => {
         const sightings = m.body.devices.map((d) => ({

@@ -19,6 +19,9 @@ import type {
   TriageStatus,
   UsbSeenRecord,
   UsbSighting,
+  MailAddressQuery,
+  MailAddressRecord,
+  MailPolicyRecord,
   UserRecord,
   Role,
 } from './store.js';
@@ -31,6 +34,7 @@ import { EventsRepo } from './events-repo.js';
 import { AuditRepo } from './audit-repo.js';
 import { InventoryRepo } from './inventory-repo.js';
 import { EventStatsRepo } from './event-stats-repo.js';
+import { MailRepo } from './mail-repo.js';
 import { utc, utcOrUndefined } from './repo-support.js';
 
 /**
@@ -47,6 +51,7 @@ export class KyselyStore implements Store {
   readonly #audit: AuditRepo;
   readonly #inventory: InventoryRepo;
   readonly #eventStats: EventStatsRepo;
+  readonly #mail: MailRepo;
 
   constructor(db: Kysely<Database>, flavor: SqlFlavor) {
     this.#db = db;
@@ -58,6 +63,7 @@ export class KyselyStore implements Store {
     this.#audit = new AuditRepo(ctx);
     this.#inventory = new InventoryRepo(ctx);
     this.#eventStats = new EventStatsRepo(ctx);
+    this.#mail = new MailRepo(ctx);
   }
 
   async migrate(): Promise<void> {
@@ -217,9 +223,41 @@ export class KyselyStore implements Store {
   async summarizeEvents(q: EventSummaryQuery): Promise<EventSummary> {
     return this.#eventStats.summarize({ ...q, since: utc(q.since, 'since'), until: utc(q.until, 'until') });
   }
+
+  async createMailAddress(record: MailAddressRecord): Promise<void> {
+    return this.#mail.createAddress(mailTimes(record));
+  }
+  async getMailAddress(address: string): Promise<MailAddressRecord | undefined> {
+    return this.#mail.getAddress(address);
+  }
+  async listMailAddresses(q: MailAddressQuery): Promise<MailAddressRecord[]> {
+    return this.#mail.listAddresses(q);
+  }
+  async updateMailAddress(record: MailAddressRecord): Promise<boolean> {
+    return this.#mail.updateAddress(mailTimes(record));
+  }
+  async deleteMailAddress(address: string): Promise<boolean> {
+    return this.#mail.deleteAddress(address);
+  }
+  async importMailAddresses(records: readonly MailAddressRecord[]): Promise<{ created: number; updated: number; unchanged: number }> {
+    return this.#mail.importAddresses(records.map(mailTimes));
+  }
+  async getMailPolicy(group: string): Promise<MailPolicyRecord | undefined> {
+    return this.#mail.getPolicy(group);
+  }
+  async putMailPolicy(record: MailPolicyRecord): Promise<void> {
+    return this.#mail.putPolicy({ ...record, updatedAt: utc(record.updatedAt, 'updatedAt') });
+  }
+  async listMailPolicies(): Promise<MailPolicyRecord[]> {
+    return this.#mail.listPolicies();
+  }
 }
 
 function withUtcRange<Q extends { since?: string; until?: string }>(q: Q): Q {
   if (q.since === undefined && q.until === undefined) return q;
   return { ...q, since: utcOrUndefined(q.since, 'since'), until: utcOrUndefined(q.until, 'until') };
+}
+
+function mailTimes(r: MailAddressRecord): MailAddressRecord {
+  return { ...r, createdAt: utc(r.createdAt, 'createdAt'), updatedAt: utc(r.updatedAt, 'updatedAt') };
 }

@@ -23,6 +23,8 @@ function migrations(flavor: SqlFlavor): Record<string, Migration> {
         await db.schema.alterTable('policy_versions').addColumn('comment', 'text', (c) => c.notNull().defaultTo('')).execute();
       },
     },
+    // Email address control (DESIGN.md §5): the address registry and each group's mail policy.
+    '004_mail': { up: (db) => createMailTables(db) },
   };
 }
 
@@ -181,4 +183,27 @@ async function createInitialSchema(db: Kysely<any>, flavor: SqlFlavor): Promise<
     .addPrimaryKeyConstraint('usb_seen_pk', ['key', 'agent_id'])
     .execute();
   await db.schema.createIndex('usb_seen_agent_id').on('usb_seen').column('agent_id').execute();
+}
+
+async function createMailTables(db: Kysely<any>): Promise<void> {
+  await db.schema
+    .createTable('mail_addresses')
+    .addColumn('address', 'text', (c) => c.primaryKey())
+    .addColumn('owner', 'text', (c) => c.notNull())
+    .addColumn('group', 'text', (c) => c.notNull().references('groups.name'))
+    .addColumn('logins', JSON_TEXT, (c) => c.notNull())
+    .addColumn('state', 'text', (c) => c.notNull().check(sql`state in ('active', 'suspended', 'retired')`))
+    .addColumn('notes', 'text', (c) => c.notNull())
+    .addColumn('created_at', TIME, (c) => c.notNull())
+    .addColumn('updated_at', TIME, (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('mail_addresses_group').on('mail_addresses').columns(['group', 'address']).execute();
+
+  await db.schema
+    .createTable('mail_policies')
+    .addColumn('group', 'text', (c) => c.primaryKey().references('groups.name'))
+    .addColumn('policy', JSON_TEXT, (c) => c.notNull())
+    .addColumn('updated_at', TIME, (c) => c.notNull())
+    .addColumn('updated_by', 'text', (c) => c.notNull())
+    .execute();
 }

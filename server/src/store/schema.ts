@@ -122,6 +122,26 @@ export interface UsbSeenTable {
   last_seen_at: string;
 }
 
+/** The ministry's email addresses (migration 004); `address` is lower-case, logins a JSON list. */
+export interface MailAddressesTable {
+  address: string;
+  owner: string;
+  group: string;
+  logins: string;
+  state: string;
+  notes: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One mail policy per group (migration 004), as canonical JSON. */
+export interface MailPoliciesTable {
+  group: string;
+  policy: string;
+  updated_at: string;
+  updated_by: string;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -135,6 +155,8 @@ export interface Database {
   chain_head: ChainHeadTable;
   inventory: InventoryTable;
   usb_seen: UsbSeenTable;
+  mail_addresses: MailAddressesTable;
+  mail_policies: MailPoliciesTable;
 }
 
 export type ChainName = 'events' | 'audit';

@@ -233,6 +233,61 @@ export interface Store {
 
   /** Counts of the events of some types in an occurred_at window: per UTC day, top agents, top devices. */
   summarizeEvents(q: EventSummaryQuery): Promise<EventSummary>;
+
+  /** Adds an address to the registry; CONFLICT when it exists, NOT_FOUND when its group does not. */
+  createMailAddress(record: MailAddressRecord): Promise<void>;
+  getMailAddress(address: string): Promise<MailAddressRecord | undefined>;
+  /** By address, in pages (`after` = the last address of the previous page). */
+  listMailAddresses(q: MailAddressQuery): Promise<MailAddressRecord[]>;
+  /** Replaces the record of an existing address (createdAt stays); false when there is none. */
+  updateMailAddress(record: MailAddressRecord): Promise<boolean>;
+  deleteMailAddress(address: string): Promise<boolean>;
+  /**
+   * Creates or updates many addresses in one transaction (a CSV import): all or nothing. A row
+   * equal to the stored one (ignoring times) is left alone and counted as unchanged.
+   */
+  importMailAddresses(records: readonly MailAddressRecord[]): Promise<{ created: number; updated: number; unchanged: number }>;
+
+  getMailPolicy(group: string): Promise<MailPolicyRecord | undefined>;
+  /** Sets a group's mail policy; NOT_FOUND when the group does not exist. */
+  putMailPolicy(record: MailPolicyRecord): Promise<void>;
+  listMailPolicies(): Promise<MailPolicyRecord[]>;
+}
+
+export type MailAddressState = 'active' | 'suspended' | 'retired';
+export const MAIL_ADDRESS_STATES: readonly MailAddressState[] = ['active', 'suspended', 'retired'];
+
+/** One of the ministry's email addresses (DESIGN.md §5). */
+export interface MailAddressRecord {
+  /** Lower-case `local@domain`. */
+  readonly address: string;
+  /** The person (or office) it belongs to. */
+  readonly owner: string;
+  readonly group: string;
+  /** SASL logins that may send as this address; empty: any login (or none). */
+  readonly logins: readonly string[];
+  readonly state: MailAddressState;
+  readonly notes: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface MailAddressQuery {
+  readonly group?: string;
+  readonly state?: MailAddressState;
+  /** Case-insensitive substring of the address or the owner. */
+  readonly q?: string;
+  /** Addresses after this one (keyset paging). */
+  readonly after?: string;
+  readonly limit: number;
+}
+
+/** A group's mail policy; `policy` is the JSON the API validated (server/src/mail/mail-policy.ts). */
+export interface MailPolicyRecord {
+  readonly group: string;
+  readonly policy: Record<string, unknown>;
+  readonly updatedAt: string;
+  readonly updatedBy: string;
 }
 
 export interface EventSummaryQuery {

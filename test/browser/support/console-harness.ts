@@ -109,7 +109,7 @@ export class ConsoleHarness {
     this.t = await loadMessages();
     this.dir = await mkdtemp(join(tmpdir(), 'portcullis-browser-'));
     this.port = await freePort();
-    const config = loadConfig(['--listen', `127.0.0.1:${this.port}`, '--data', join(this.dir, 'server')], { PORTCULLIS_LOG_LEVEL: 'error' });
+    const config = loadConfig(['--listen', `127.0.0.1:${this.port}`, '--mail-policy-listen', '127.0.0.1:0', '--data', join(this.dir, 'server')], { PORTCULLIS_LOG_LEVEL: 'error' });
     this.server = await startServer(config, { PORTCULLIS_ADMIN_PASSWORD: ADMIN_PASSWORD }, () => undefined);
     this.ca = await readFile(join(this.dir, 'server', 'pki', 'ca.crt'));
     const session = await this.api('POST', '/api/v1/session', { username: 'admin', password: ADMIN_PASSWORD });
