@@ -55,8 +55,9 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
   const mailStats = new MailStats(clock());
   const mailService = config.mailPolicyListen === null ? null : new MailPolicyService({ directory, events: mailEvents, stats: mailStats, logger, clock }, config.mailPolicyListen);
   hub.onInventory = async (agent, before, after) => {
+    // Server events have no agent sequence, so the PC is named in the data (as `agent.silent` does).
     for (const event of unapprovedAccountEvents(before, after, agent.group, directory.snapshot, clock().toISOString())) {
-      mailEvents.add(agent.group, event);
+      mailEvents.add(agent.group, { ...event, data: { agentId: agent.id, hostname: agent.hostname, ...event.data } });
     }
   };
   const deps: ServerDeps = {

@@ -53,7 +53,7 @@ describe('REST API bad input', () => {
   /** The route with real path values, so that only the bad input can stop the request. */
   const urlOf = (op: OpenApiOperation): string => {
     const id = op.path.startsWith('/api/v1/events') ? ids.event : op.path.startsWith('/api/v1/agents') ? ids.agent : ids.token;
-    return fillPath(op.path, { group: 'default', username: 'viewer', id });
+    return fillPath(op.path, { group: 'default', username: 'viewer', id, address: 'nobody@mincom.gov.az' });
   };
   /** A fresh admin session per request: a route that wrongly acts on bad input may be a log-out. */
   const send = async (op: OpenApiOperation, url: string, body?: string, headers?: Record<string, string>): Promise<LightMyRequestResponse> =>

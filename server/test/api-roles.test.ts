@@ -11,6 +11,7 @@ interface Seeded {
   readonly agentId: string;
   readonly eventId: number;
   readonly tokenId: string;
+  readonly mailAddress: string;
 }
 
 interface Row {
@@ -70,6 +71,21 @@ const ROWS: Readonly<Record<string, Row>> = {
   'GET /api/v1/events/export': { access: 'security', url: () => `${V1}/events/export` },
   // the audit trail: security watches the admins
   'GET /api/v1/audit': { access: 'security', url: () => `${V1}/audit` },
+  // the mail address registry: everyone reads, admins change it
+  'GET /api/v1/mail/addresses': { access: 'viewer', url: () => `${V1}/mail/addresses` },
+  'POST /api/v1/mail/addresses': { access: 'admin', url: () => `${V1}/mail/addresses` },
+  'GET /api/v1/mail/addresses/{address}': { access: 'viewer', url: (s) => `${V1}/mail/addresses/${s.mailAddress}` },
+  'PATCH /api/v1/mail/addresses/{address}': { access: 'admin', url: (s) => `${V1}/mail/addresses/${s.mailAddress}` },
+  // an address nobody registered: the seeded one stays for the other rows
+  'DELETE /api/v1/mail/addresses/{address}': { access: 'admin', url: () => `${V1}/mail/addresses/nobody@mincom.gov.az` },
+  'POST /api/v1/mail/addresses/import': { access: 'admin', url: () => `${V1}/mail/addresses/import` },
+  // the whole registry (owners, logins) in one file: an export, like the events'
+  'GET /api/v1/mail/addresses/export': { access: 'security', url: () => `${V1}/mail/addresses/export` },
+  // a group's mail policy: everyone reads, admins change
+  'GET /api/v1/groups/{group}/mail-policy': { access: 'viewer', url: () => `${V1}/groups/default/mail-policy` },
+  'PUT /api/v1/groups/{group}/mail-policy': { access: 'admin', url: () => `${V1}/groups/default/mail-policy` },
+  // the policy service's counters
+  'GET /api/v1/mail/stats': { access: 'viewer', url: () => `${V1}/mail/stats` },
 };
 
 const RANK: Readonly<Record<Role, number>> = { viewer: 1, security: 2, admin: 3 };
@@ -106,7 +122,9 @@ describe('REST API roles', () => {
       createdBy: 'admin',
       expiresAt: new Date(clock.now().getTime() + 24 * HOUR_MS).toISOString(),
     });
-    seeded.value = { agentId: 'agt_roles', eventId: event?.id ?? -1, tokenId: 'tok_roles' };
+    const now = clock.now().toISOString();
+    await store.createMailAddress({ address: 'roles@mincom.gov.az', owner: 'Roles Test', group: 'default', logins: [], state: 'active', notes: '', createdAt: now, updatedAt: now });
+    seeded.value = { agentId: 'agt_roles', eventId: event?.id ?? -1, tokenId: 'tok_roles', mailAddress: 'roles@mincom.gov.az' };
     for (const role of ROLES) tokens[role] = await api().login(role);
   });
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, describeConfig, loadConfig, parseServerArgs, redactUrl, type ServerConfig } from '../src/config.js';
+import { ConfigError, START_OPTIONS, describeConfig, loadConfig, parseServerArgs, redactUrl, type ServerConfig } from '../src/config.js';
 
 const posixOnly = process.platform === 'win32' ? it.skip : it;
 
@@ -46,6 +46,10 @@ describe('config', () => {
       expect(c.hostnames).to.deep.equal(['127.0.0.1']);
       expect(c.configFile).to.equal(null);
       expect(c.warnings).to.deep.equal([]);
+    });
+
+    it('the Postfix policy service on loopback 127.0.0.1:10040', () => {
+      expect(load().mailPolicyListen).to.deep.equal({ host: '127.0.0.1', port: 10040 });
     });
   });
 
@@ -173,6 +177,78 @@ describe('config', () => {
     });
   });
 
+  describe('mail policy listen address (--mail-policy-listen)', () => {
+    // Rows: where the setting comes from and the address it gives (null: the service is off).
+    const ROWS: ReadonlyArray<{ name: string; argv?: string[]; env?: NodeJS.ProcessEnv; file?: object; expected: { host: string; port: number } | null }> = [
+      { name: 'nothing set', expected: { host: '127.0.0.1', port: 10040 } }, // the default, loopback
+      { name: 'a flag HOST:PORT', argv: ['--mail-policy-listen', '10.0.0.7:10041'], expected: { host: '10.0.0.7', port: 10041 } }, // the flag as given
+      { name: 'IPv6 loopback', argv: ['--mail-policy-listen', '[::1]:10040'], expected: { host: '::1', port: 10040 } }, // brackets, taken off
+      { name: 'a host name', argv: ['--mail-policy-listen', 'Mail-Gw.Ministry.Local:10040'], expected: { host: 'mail-gw.ministry.local', port: 10040 } }, // lower-cased
+      { name: 'any free port', argv: ['--mail-policy-listen', '127.0.0.1:0'], expected: { host: '127.0.0.1', port: 0 } }, // tests
+      { name: 'off by flag', argv: ['--mail-policy-listen', 'off'], expected: null }, // no service
+      { name: 'from the environment', env: { PORTCULLIS_MAIL_POLICY_LISTEN: '0.0.0.0:10040' }, expected: { host: '0.0.0.0', port: 10040 } }, // env when no flag
+      { name: 'off by environment', env: { PORTCULLIS_MAIL_POLICY_LISTEN: 'off' }, expected: null }, // env may turn it off
+      { name: 'from the config file', file: { mailPolicyListen: '127.0.0.2:10050' }, expected: { host: '127.0.0.2', port: 10050 } }, // the file key
+      { name: 'off by config file', file: { mailPolicyListen: 'off' }, expected: null }, // the file may turn it off
+      { name: 'flag beats env', argv: ['--mail-policy-listen', '127.0.0.3:1'], env: { PORTCULLIS_MAIL_POLICY_LISTEN: 'off' }, expected: { host: '127.0.0.3', port: 1 } }, // flag first
+      { name: 'env off beats the file', env: { PORTCULLIS_MAIL_POLICY_LISTEN: 'off' }, file: { mailPolicyListen: '127.0.0.2:10050' }, expected: null }, // off is a value, not "unset"
+      { name: 'empty env', env: { PORTCULLIS_MAIL_POLICY_LISTEN: '' }, file: { mailPolicyListen: '127.0.0.2:10050' }, expected: { host: '127.0.0.2', port: 10050 } }, // empty counts as unset
+      { name: 'flag off beats the file', argv: ['--mail-policy-listen', 'off'], file: { mailPolicyListen: '127.0.0.2:10050' }, expected: null }, // off from the top source wins
+    ];
+    for (const row of ROWS) {
+      it(row.name, () => {
+        const argv = [...(row.argv ?? [])];
+        if (row.file !== undefined) argv.push('--config', configFile(row.file));
+        expect(load(argv, row.env ?? {}).mailPolicyListen).to.deep.equal(row.expected);
+      });
+    }
+
+    // Rows: a bad value and the exact message, which names the flag, variable or key at fault.
+    const BAD: ReadonlyArray<{ name: string; argv?: string[]; env?: NodeJS.ProcessEnv; file?: object; option: string; message: string }> = [
+      { name: 'a bare port', argv: ['--mail-policy-listen', '10040'], option: '--mail-policy-listen', message: '--mail-policy-listen: expected HOST:PORT, got "10040" (or "off")' },
+      { name: 'OFF in capitals', argv: ['--mail-policy-listen', 'OFF'], option: '--mail-policy-listen', message: '--mail-policy-listen: expected HOST:PORT, got "OFF" (or "off")' },
+      { name: 'IPv6 without brackets', argv: ['--mail-policy-listen', '::1:10040'], option: '--mail-policy-listen', message: '--mail-policy-listen: IPv6 addresses go in brackets, e.g. [::1]:8443; got "::1:10040" (or "off")' },
+      { name: 'port too high', argv: ['--mail-policy-listen', '127.0.0.1:70000'], option: '--mail-policy-listen', message: '--mail-policy-listen: port must be a number from 0 to 65535, got "70000" (or "off")' },
+      { name: 'a bad host', argv: ['--mail-policy-listen', 'mail_gw:10040'], option: '--mail-policy-listen', message: '--mail-policy-listen: "mail_gw" is not a host name or IP address (in "mail_gw:10040") (or "off")' },
+      { name: 'an empty flag', argv: ['--mail-policy-listen', ''], option: '--mail-policy-listen', message: '--mail-policy-listen: expected HOST:PORT, got "" (or "off")' },
+      { name: 'a bad variable', env: { PORTCULLIS_MAIL_POLICY_LISTEN: 'no' }, option: 'PORTCULLIS_MAIL_POLICY_LISTEN', message: 'PORTCULLIS_MAIL_POLICY_LISTEN: expected HOST:PORT, got "no" (or "off")' },
+      { name: 'a number in the file', file: { mailPolicyListen: 10040 }, option: 'config.json: mailPolicyListen', message: 'config.json: mailPolicyListen: expected a "HOST:PORT" string, got 10040 (or "off")' },
+      { name: 'false in the file', file: { mailPolicyListen: false }, option: 'config.json: mailPolicyListen', message: 'config.json: mailPolicyListen: expected a "HOST:PORT" string, got false (or "off")' },
+      { name: 'a misspelt file key', file: { mailPolicyListn: 'off' }, option: 'config.json', message: 'config.json: unknown key "mailPolicyListn" (did you mean "mailPolicyListen"?)' },
+      // checked even when the flag wins
+      {
+        name: 'a bad overridden variable',
+        argv: ['--mail-policy-listen', 'off'],
+        env: { PORTCULLIS_MAIL_POLICY_LISTEN: '127.0.0.1' },
+        option: 'PORTCULLIS_MAIL_POLICY_LISTEN',
+        message: 'PORTCULLIS_MAIL_POLICY_LISTEN: expected HOST:PORT, got "127.0.0.1" (or "off")',
+      },
+    ];
+    for (const row of BAD) {
+      it(`refuses ${row.name}`, () => {
+        const argv = [...(row.argv ?? [])];
+        if (row.file !== undefined) argv.push('--config', configFile(row.file, 'config.json'));
+        const err = failure(argv, row.env);
+        expect(err.option).to.equal(row.option);
+        expect(err.problems).to.have.length(1);
+        expect(err.message).to.equal(row.message);
+      });
+    }
+
+    it('shows in the start-up line, as off or HOST:PORT', () => {
+      expect(describeConfig(load(['--mail-policy-listen', 'off']))).to.include(' mailPolicyListen=off ');
+      expect(describeConfig(load(['--mail-policy-listen', '[::1]:10040']))).to.include(' mailPolicyListen=[::1]:10040 ');
+    });
+
+    it('is a start option; other commands refuse the flag but read the variable', () => {
+      const r = parseServerArgs('start', ['--mail-policy-listen', 'off'], {}, START_OPTIONS, { cwd });
+      expect(r.help === false && r.config.mailPolicyListen).to.equal(null);
+      expect(() => parseServerArgs('migrate', ['--mail-policy-listen', 'off'], {}, {}, { cwd })).to.throw('migrate: unknown option --mail-policy-listen (see --help)');
+      const m = parseServerArgs('migrate', [], { PORTCULLIS_MAIL_POLICY_LISTEN: '127.0.0.1:1' }, {}, { cwd });
+      expect(m.help === false && m.config.mailPolicyListen).to.deep.equal({ host: '127.0.0.1', port: 1 });
+    });
+  });
+
   describe('validation: one clear error per problem', () => {
     // Rows: bad input and the exact message it gives; `option` is what ConfigError.option names.
     const ROWS: ReadonlyArray<{ name: string; argv?: string[]; env?: NodeJS.ProcessEnv; file?: unknown; option: string; message: string }> = [
@@ -204,7 +280,7 @@ describe('config', () => {
         name: 'unknown key, without one',
         file: { colour: 'blue' },
         option: 'config.json',
-        message: 'config.json: unknown key "colour" (known: listen, data, database, hostnames, logLevel, agentSilentAfterSeconds, sessionTtlHours, publicUrl)',
+        message: 'config.json: unknown key "colour" (known: listen, mailPolicyListen, data, database, hostnames, logLevel, agentSilentAfterSeconds, sessionTtlHours, publicUrl)',
       },
       { name: 'invalid JSON', file: '{"listen": }', option: 'config.json', message: 'config.json: not valid JSON (' },
       { name: 'not an object', file: '["listen"]', option: 'config.json', message: 'config.json: expected a JSON object of settings' },
@@ -294,7 +370,7 @@ describe('config', () => {
       const file = configFile({ hostnames: ['portal.ministry.local'] });
       const line = describeConfig(load(['--listen', '[::1]:9443', '--data', '/srv/p', '--config', file]));
       expect(line).to.equal(
-        'listen=[::1]:9443 publicUrl=https://[::1]:9443 data=/srv/p database=sqlite:/srv/p/portcullis.db ' +
+        'listen=[::1]:9443 mailPolicyListen=127.0.0.1:10040 publicUrl=https://[::1]:9443 data=/srv/p database=sqlite:/srv/p/portcullis.db ' +
           'hostnames=portal.ministry.local,::1 logLevel=info agentSilentAfterSeconds=300 sessionTtlHours=12 ' +
           `config=${join(cwd, 'server.json')}`,
       );

@@ -8,7 +8,7 @@ import type { Page } from 'playwright-core';
 import { expectText, openRoute, screenshot, signIn, submitSignIn, useConsole, type ConsoleHarness, type Locale } from './support/console-harness.js';
 
 /** The navigation, in the order the layout shows it; the last three are admin only. */
-const PAGES = ['overview', 'events', 'computers', 'policies', 'devices', 'audit', 'users', 'tokens'] as const;
+const PAGES = ['overview', 'events', 'computers', 'policies', 'devices', 'mail', 'audit', 'users', 'tokens'] as const;
 const ADMIN_ONLY = ['audit', 'users', 'tokens'];
 
 async function navTexts(page: Page): Promise<string[]> {

@@ -13,7 +13,8 @@ import { GROUP_PATTERN } from './group-routes.js';
 /** A SASL login as Postfix passes it: printable, no spaces or commas (they separate logins). */
 const LOGIN = { type: 'string', pattern: '^[^\\s,]{1,128}$' } as const;
 const FIELDS = {
-  owner: { type: 'string', minLength: 1, maxLength: 200 },
+  // Trimmed before it is stored: all spaces would be an empty owner, which the CSV import refuses.
+  owner: { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' },
   group: { type: 'string', pattern: GROUP_PATTERN },
   logins: { type: 'array', maxItems: 20, uniqueItems: true, items: LOGIN },
   state: { type: 'string', enum: MAIL_ADDRESS_STATES },
@@ -168,7 +169,9 @@ export function mailRoutes(deps: ServerDeps) {
         schema: { body: { type: 'string', maxLength: 2 * 1024 * 1024 } },
       },
       async (request) => {
-        if (typeof request.body !== 'string') throw badRequest('send the CSV with Content-Type: text/csv');
+        // A JSON string body would pass the schema too: only the CSV content types are read as CSV.
+        const csv = /^text\/(csv|plain)\s*(;|$)/i.test(request.headers['content-type'] ?? '');
+        if (!csv || typeof request.body !== 'string') throw badRequest('send the CSV with Content-Type: text/csv');
         const records = await importRecords(deps, request.body);
         const counts = await deps.store.importMailAddresses(records);
         await audit(deps, request, 'mail.address.import', 'csv', { rows: records.length, ...counts });

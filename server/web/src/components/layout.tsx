@@ -16,6 +16,7 @@ export const NAV: readonly NavItem[] = [
   { path: '/computers', label: 'nav.computers', role: 'viewer' },
   { path: '/policies', label: 'nav.policies', role: 'viewer' },
   { path: '/devices', label: 'nav.devices', role: 'viewer' },
+  { path: '/mail', label: 'nav.mail', role: 'viewer' },
   { path: '/audit', label: 'nav.audit', role: 'admin' },
   { path: '/users', label: 'nav.users', role: 'admin' },
   { path: '/tokens', label: 'nav.tokens', role: 'admin' },

@@ -5,6 +5,7 @@ import { AuditPage } from './audit/audit-page.js';
 import { ComputersPage } from './computers/computers-page.js';
 import { DevicesPage } from './devices/devices-page.js';
 import { EventsPage } from './events/events-page.js';
+import { MailPage } from './mail/mail-page.js';
 import { OverviewPage } from './overview/overview-page.js';
 import { PasswordPage } from './password-page.js';
 import { PoliciesPage } from './policies/policies-page.js';
@@ -20,6 +21,7 @@ export const PAGES: Readonly<Record<string, { page: Page; role: Role }>> = {
   computers: { page: ComputersPage, role: 'viewer' },
   policies: { page: PoliciesPage, role: 'viewer' },
   devices: { page: DevicesPage, role: 'viewer' },
+  mail: { page: MailPage, role: 'viewer' },
   audit: { page: AuditPage, role: 'admin' },
   users: { page: UsersPage, role: 'admin' },
   tokens: { page: TokensPage, role: 'admin' },

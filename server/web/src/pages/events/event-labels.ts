@@ -20,3 +20,14 @@ export function statusText(t: T, status: string): string {
 export function targetWord(t: T, target: string): string {
   return (TARGETS as readonly string[]).includes(target) ? t(`target.${target as (typeof TARGETS)[number]}`) : target;
 }
+
+/** Event types with a name in words; any other type is shown as sent (`device.blocked`). */
+const TYPE_LABELS = {
+  'mail.rejected': 'events.type.mailRejected',
+  'mail.account.unapproved': 'events.type.mailUnapproved',
+  'mail.egress.blocked': 'events.type.mailEgress',
+} as const;
+
+export function typeText(t: T, type: string): string {
+  return Object.hasOwn(TYPE_LABELS, type) ? t(TYPE_LABELS[type as keyof typeof TYPE_LABELS]) : type;
+}

@@ -30,6 +30,9 @@ export const KNOWN_TYPES = [
   'agent.silent',
   'agent.break-glass',
   'agent.fail-closed-failed',
+  'mail.rejected',
+  'mail.account.unapproved',
+  'mail.egress.blocked',
 ] as const;
 
 export interface EventFilter {

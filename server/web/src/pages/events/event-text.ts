@@ -6,6 +6,7 @@
  * and parameters (Msg), or as a plain string when the value is shown as sent.
  */
 import { formatTime, msg, translate, type Locale, type Msg } from '../../i18n/i18n.js';
+import { isMailRule } from '../mail/mail-registry.js';
 
 /** A message, or a value shown as sent. */
 export type Text = Msg | string;
@@ -90,6 +91,8 @@ export const DATA_KEYS = [
   'portClass', 'id', 'path', 'from', 'to', 'setting', 'policy', 'inForce',
   'version', 'pid', 'policySource', 'platform', 'devices', 'changed', 'failed', 'previousVersion',
   'by', 'createdAt', 'until', 'active', 'rootHubs', 'agentId', 'hostname', 'lastSeenAt', 'silentForSeconds', 'machineId', 'os', 'tokenId', 'replaced',
+  'sender', 'recipients', 'rule', 'action', 'stage', 'saslUsername', 'clientAddress', 'clientName', 'queueId', 'instance', 'size',
+  'address', 'user', 'client', 'destination',
 ] as const;
 type DataKey = (typeof DATA_KEYS)[number];
 
@@ -115,6 +118,7 @@ function valueText(locale: Locale, key: string, v: unknown): string {
   if (key === 'portClass' && oneOf(PORT_CLASSES, v)) return tr(msg(`policies.port.${v}`));
   if ((key === 'from' || key === 'to') && oneOf(PORT_CONDITIONS, v)) return tr(msg(`events.port.${v}`));
   if (key === 'setting' && oneOf(PORT_ACTIONS, v)) return tr(msg(`policies.portAction.${v}`));
+  if (key === 'rule' && isMailRule(v)) return tr(msg(`mail.rule.${v}`));
   if (TIME_KEYS.has(key) && typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v)) return formatTime(locale, v);
   if (typeof v === 'string') return v;
   if (typeof v === 'number') return String(v);
@@ -138,4 +142,48 @@ export function otherFields(locale: Locale, data: Record<string, unknown>): Arra
   return Object.entries(data)
     .filter(([k]) => !shown.has(k))
     .map(([k, v]) => [(DATA_KEYS as readonly string[]).includes(k) ? translate(locale, `events.data.${k as DataKey}`) : k, valueText(locale, k, v)]);
+}
+
+/** Why the server flags a mail account found on a PC (server/src/mail/mail-account-audit.ts). */
+const UNAPPROVED_REASONS = ['domain-not-allowed', 'not-registered', 'inactive'] as const;
+
+/** Recipients shown in a one-line summary; the rest are counted. */
+const SUMMARY_RECIPIENTS = 3;
+const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/**
+ * One line for a mail event, from its data (server mail policy service and agent mail guard):
+ * `mail.rejected` {sender, recipients, rule, reason} → "from ali@x.az to a@gmail.com: external domain
+ * not allowed (…)"; `mail.account.unapproved` {address, user, reason} → "a@gmail.com (user ali):
+ * domain not allowed";
+ * `mail.egress.blocked` {destination} → "connection to smtp.gmail.com:587". Undefined for any
+ * other type, or when the fields the line needs are missing.
+ */
+export function mailSummary(type: string, data: Record<string, unknown>): Text | undefined {
+  switch (type) {
+    case 'mail.rejected': {
+      const sender = text(data.sender) ?? '?';
+      const all = Array.isArray(data.recipients) ? data.recipients.filter((r): r is string => typeof r === 'string') : [];
+      const list = all.slice(0, SUMMARY_RECIPIENTS).join(', ');
+      const recipients = all.length > SUMMARY_RECIPIENTS ? msg('events.mail.recipientsMore', { list, more: all.length - SUMMARY_RECIPIENTS }) : list || '?';
+      const rule: Text = isMailRule(data.rule) ? msg(`mail.rule.${data.rule}`) : text(data.rule) ?? '?';
+      const reason = text(data.reason);
+      return reason === undefined ? msg('events.mail.rejected', { sender, recipients, rule }) : msg('events.mail.rejectedWhy', { sender, recipients, rule, reason });
+    }
+    case 'mail.account.unapproved': {
+      const address = text(data.address);
+      if (address === undefined) return undefined;
+      const user = text(data.user);
+      const who: Text = user === undefined ? address : msg('events.mail.unapproved', { address, user });
+      return oneOf(UNAPPROVED_REASONS, data.reason) ? msg('events.mail.unapprovedWhy', { who, reason: msg(`events.mail.account.${data.reason}`) }) : who;
+    }
+    case 'mail.egress.blocked': {
+      const host = text(data.host);
+      const port = typeof data.port === 'number' ? `:${data.port}` : '';
+      const destination = text(data.destination) ?? (host !== undefined ? `${host}${port}` : undefined);
+      return destination === undefined ? undefined : msg('events.mail.egress', { destination });
+    }
+    default:
+      return undefined;
+  }
 }

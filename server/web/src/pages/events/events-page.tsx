@@ -5,7 +5,8 @@ import { routeHref, type Route } from '../../router.js';
 import { EventDetail } from './event-detail.js';
 import { EventFilters, type AgentOption } from './event-filters.js';
 import { KEY_HELP, keyAction, moveSelection, type KeyAction } from './event-keys.js';
-import { severityText, statusText, targetWord } from './event-labels.js';
+import { severityText, statusText, targetWord, typeText } from './event-labels.js';
+import { mailSummary } from './event-text.js';
 import { apiParams, appendOlder, filterFromQuery, filterToQuery, matchesText, mergeNewer, withQuery, type EventFilter } from './event-query.js';
 import { decisionOf, deviceLabel, type EventRecord } from './event-view.js';
 import { TriageDialog, type TriageRequest } from './triage-dialog.js';
@@ -168,7 +169,12 @@ export function EventsPage({ route }: { route: Route }) {
   };
 
   const agentName = useMemo(() => new Map(agents.map((a) => [a.id, a.hostname])), [agents]);
-  const pcOf = (e: EventRecord) => (e.agentId === null ? t('events.server') : (agentName.get(e.agentId) ?? e.agentId));
+  // Server events about a PC (agent.silent, mail.account.unapproved) name it in their data.
+  const pcOf = (e: EventRecord) => {
+    const id = e.agentId ?? (typeof e.data.agentId === 'string' ? e.data.agentId : null);
+    if (id === null) return t('events.server');
+    return agentName.get(id) ?? (typeof e.data.hostname === 'string' ? e.data.hostname : id);
+  };
 
   const toggle = (set: ReadonlySet<number>, id: number): Set<number> => {
     const next = new Set(set);
@@ -418,9 +424,9 @@ export function EventsPage({ route }: { route: Route }) {
                 <td>
                   <span class={`events-sev sev-${e.severity}`}>{severityText(t, e.severity)}</span>
                 </td>
-                <td>{e.type}</td>
+                <td>{typeText(t, e.type)}</td>
                 <td>{pcOf(e)}</td>
-                <td>{deviceLabel(e.data)}</td>
+                <td>{tm(mailSummary(e.type, e.data) ?? deviceLabel(e.data))}</td>
                 <td>
                   {decision?.target !== undefined ? targetWord(t, decision.target) : ''}
                   {decision?.line !== undefined && <span class="events-line"> · {t('events.trace.line', { line: decision.line })}</span>}
