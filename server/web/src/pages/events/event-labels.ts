@@ -21,7 +21,7 @@ export function targetWord(t: T, target: string): string {
   return (TARGETS as readonly string[]).includes(target) ? t(`target.${target as (typeof TARGETS)[number]}`) : target;
 }
 
-/** Event types with a name in words; any other type is shown as sent (`device.blocked`). */
+/** Event types with a name in words (the log shows it as the type's tooltip); any other type as sent. */
 const TYPE_LABELS = {
   'mail.rejected': 'events.type.mailRejected',
   'mail.account.unapproved': 'events.type.mailUnapproved',

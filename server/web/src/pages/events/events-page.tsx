@@ -424,7 +424,7 @@ export function EventsPage({ route }: { route: Route }) {
                 <td>
                   <span class={`events-sev sev-${e.severity}`}>{severityText(t, e.severity)}</span>
                 </td>
-                <td>{typeText(t, e.type)}</td>
+                <td title={typeText(t, e.type)}>{e.type}</td>
                 <td>{pcOf(e)}</td>
                 <td>{tm(mailSummary(e.type, e.data) ?? deviceLabel(e.data))}</td>
                 <td>
