@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import {
   CompiledPolicy,
+  DEFAULT_MAIL_EGRESS,
   DEFAULT_PORT_POLICY,
   parseRuleFile,
   type CompositeDeviceMode,
@@ -47,6 +48,7 @@ function policy(rules: readonly string[], compositeDevices: CompositeDeviceMode,
     presentDevices: options.presentDevices ?? 'apply-policy',
     compositeDevices,
     ports: DEFAULT_PORT_POLICY,
+    mailEgress: DEFAULT_MAIL_EGRESS,
     exceptions: options.exceptions ?? [],
     createdAt: '2026-05-01T00:00:00Z',
     createdBy: 'admin',

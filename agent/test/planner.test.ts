@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import {
   CompiledPolicy,
+  DEFAULT_MAIL_EGRESS,
   DEFAULT_PORT_POLICY,
   parseRuleFile,
   type PolicyDocument,
@@ -38,6 +39,7 @@ function policy(presentDevices: PresentDevicePolicy = 'apply-policy', exceptions
     presentDevices,
     compositeDevices: 'whole-device',
     ports: DEFAULT_PORT_POLICY,
+    mailEgress: DEFAULT_MAIL_EGRESS,
     exceptions,
     createdAt: '2026-05-01T00:00:00Z',
     createdBy: 'admin',

@@ -62,12 +62,17 @@ const LEGACY_PAYLOAD =
   '"rules":"allow id 1d6b:*\\nblock with-interface one-of { 08:*:* }\\n","schema":1,"version":7}';
 
 /** A fixed document: its signing payload below is the contract between server and agent. */
-const DOC: PolicyDocument = { ...LEGACY_DOC, compositeDevices: 'per-interface' };
+const DOC: PolicyDocument = {
+  ...LEGACY_DOC,
+  compositeDevices: 'per-interface',
+  mailEgress: { mode: 'enforce', servers: ['10.1.0.0/16', '2001:db8::25'] },
+};
 
 const EXPECTED_PAYLOAD =
   'portcullis-policy-v1\n' +
   '{"compositeDevices":"per-interface","createdAt":"2026-11-25T10:00:00Z","createdBy":"admin","exceptions":[{"agentId":null,"id":"x-1","reason":"audit",' +
   '"rule":"allow id 0781:5567 serial \\"4C53\\"","until":"2026-12-01T00:00:00Z"}],"group":"default","implicitTarget":"block",' +
+  '"mailEgress":{"mode":"enforce","servers":["10.1.0.0/16","2001:db8::25"]},' +
   '"ports":{"bluetooth":"allow","optical":"readonly","parallel":"block","serial":"block"},"presentDevices":"apply-policy",' +
   '"rules":"allow id 1d6b:*\\nblock with-interface one-of { 08:*:* }\\n","schema":1,"version":7}';
 
@@ -88,6 +93,7 @@ describe('validatePolicyInput', () => {
     presentDevices: 'apply-policy',
     compositeDevices: 'whole-device',
     ports: { serial: 'block', parallel: 'block', bluetooth: 'block', optical: 'block' },
+    mailEgress: { mode: 'off', servers: [] },
     exceptions: [],
   };
   // Each row: an admin's input → the normalized input (defaults filled in).
@@ -209,6 +215,7 @@ describe('buildPolicyDocument and parsePolicyDocument', () => {
     presentDevices: 'apply-policy',
     compositeDevices: 'per-interface',
     ports: DOC.ports,
+    mailEgress: DOC.mailEgress,
     exceptions: [EXCEPTION],
   };
 
@@ -245,7 +252,7 @@ describe('buildPolicyDocument and parsePolicyDocument', () => {
   });
 
   it('reads a document signed before compositeDevices existed as whole-device', () => {
-    expect(parsePolicyDocument(JSON.parse(JSON.stringify(LEGACY_DOC)))).to.deep.equal({ ...LEGACY_DOC, compositeDevices: 'whole-device' });
+    expect(parsePolicyDocument(JSON.parse(JSON.stringify(LEGACY_DOC)))).to.deep.equal({ ...LEGACY_DOC, compositeDevices: 'whole-device', mailEgress: { mode: 'off', servers: [] } });
   });
 
   it('names compositeDevices when a wrong value is nested in a message', () => {
@@ -384,7 +391,11 @@ describe('policy signing', () => {
     });
 
     it('verifies, and its parsed document reads as whole-device', () => {
-      expect(verifySignedPolicy(JSON.parse(JSON.stringify(legacy)), realVerify)).to.deep.equal({ ...LEGACY_DOC, compositeDevices: 'whole-device' });
+      expect(verifySignedPolicy(JSON.parse(JSON.stringify(legacy)), realVerify)).to.deep.equal({
+        ...LEGACY_DOC,
+        compositeDevices: 'whole-device',
+        mailEgress: { mode: 'off', servers: [] },
+      });
     });
 
     it('verifies after the agent parsed the frame it came in (the parsed message keeps the field out)', () => {

@@ -61,6 +61,14 @@ export interface PortEnforcement {
   reconcile(policy: PolicyDocument, phase: 'startup' | 'rescan' | 'policy'): Promise<NewSpoolEvent[]>;
 }
 
+/**
+ * An enforcement that also reports what it sees between passes (the mail egress guard's refused
+ * connections): `observe` hands it the service's event sink and returns how to stop observing.
+ */
+export interface ObservingEnforcement extends PortEnforcement {
+  observe(emit: (events: readonly NewSpoolEvent[]) => Promise<void>): () => Promise<void>;
+}
+
 export interface AgentServiceDeps {
   readonly stateDir: string;
   readonly version: string;
@@ -80,6 +88,8 @@ export interface AgentServiceDeps {
   readonly createLink: ((callbacks: LinkCallbacks) => AgentLink) | null;
   readonly createInventory: ((send: (msg: AgentMessage) => boolean) => InventoryDriver) | null;
   readonly ports: PortEnforcement | null;
+  /** The mail egress guard (DESIGN.md §5), run with the ports; absent or null: not controlled. */
+  readonly mailEgress?: ObservingEnforcement | null;
   readonly rescanMs: number;
   readonly statusMs?: number;
   readonly writeStatus: (status: AgentStatus) => Promise<void>;
@@ -119,6 +129,7 @@ export class AgentService {
   private breakGlassCheck: Promise<void> = Promise.resolve();
   private rescanning = false;
   private portWork: Promise<void> = Promise.resolve();
+  private stopObserving: (() => Promise<void>) | undefined;
   private readonly versions: PolicyVersions;
 
   constructor(private readonly deps: AgentServiceDeps) {
@@ -190,6 +201,7 @@ export class AgentService {
     });
     const summary = await this.controller.startup();
     deps.logger.info('devices decided at startup', { ...summary });
+    this.stopObserving = deps.mailEgress?.observe((events) => this.emit(events));
     await this.reconcilePorts('startup');
     this.rescanTimer = setInterval(() => void this.rescan(), deps.rescanMs);
     this.watchBreakGlass();
@@ -221,6 +233,8 @@ export class AgentService {
     await this.policyWork;
     await this.breakGlassCheck;
     await this.portWork;
+    // Stops reporting only: the mail egress table stays in the kernel and enforces while the agent is down.
+    await this.stopObserving?.();
     await this.controller.idle();
     // After the last pass: a pass still running could have started a watch for late disks.
     deps.executor.cancelWatch();
@@ -306,16 +320,22 @@ export class AgentService {
     }
   }
 
-  /** Port passes run one at a time, so two of them never plan from the same scan. */
+  /** Port passes (and the mail egress guard's) run one at a time, so two of them never plan from the same scan. */
   private reconcilePorts(phase: 'startup' | 'rescan' | 'policy'): Promise<void> {
-    const ports = this.deps.ports;
-    if (ports === null) return Promise.resolve();
+    const enforcements = [
+      { name: 'port control', enforcement: this.deps.ports },
+      { name: 'mail egress guard', enforcement: this.deps.mailEgress ?? null },
+    ];
+    if (enforcements.every((e) => e.enforcement === null)) return Promise.resolve();
     this.portWork = this.portWork.then(async () => {
-      try {
-        const events = await ports.reconcile(this.policy, phase);
-        if (events.length > 0) await this.emit(events);
-      } catch (err) {
-        this.deps.logger.warn('port control failed', { error: (err as Error).message });
+      for (const { name, enforcement } of enforcements) {
+        if (enforcement === null) continue;
+        try {
+          const events = await enforcement.reconcile(this.policy, phase);
+          if (events.length > 0) await this.emit(events);
+        } catch (err) {
+          this.deps.logger.warn(`${name} failed`, { error: (err as Error).message });
+        }
       }
     });
     return this.portWork;

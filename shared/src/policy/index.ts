@@ -3,6 +3,8 @@ export {
   POLICY_LIMITS,
   PRESENT_DEVICE_POLICIES,
   COMPOSITE_DEVICE_MODES,
+  MAIL_EGRESS_MODES,
+  MAIL_PORTS,
   PORT_CLASSES,
   PORT_ACTIONS,
   PolicyInvalidError,
@@ -12,6 +14,8 @@ export {
   type PolicyError,
   type PresentDevicePolicy,
   type CompositeDeviceMode,
+  type MailEgressMode,
+  type MailEgressPolicy,
   type PortClass,
   type PortAction,
   type PortPolicy,
@@ -22,6 +26,7 @@ export {
   DEFAULT_PORT_POLICY,
   DEFAULT_PRESENT_DEVICES,
   DEFAULT_COMPOSITE_DEVICES,
+  DEFAULT_MAIL_EGRESS,
   buildPolicyDocument,
   validatePolicyInput,
   type NormalizedPolicyInput,
@@ -45,3 +50,15 @@ export { STARTER_POLICY_INPUT, STARTER_POLICY_RULES } from './starter-policy.js'
 export { canonicalJson } from './canonical-json.js';
 export { base64Decode, base64Encode } from './base64-codec.js';
 export { parseIsoTimestamp } from './iso-timestamp.js';
+export {
+  familyBits,
+  formatIpAddress,
+  formatIpPrefix,
+  parseIpAddress,
+  parseIpPrefix,
+  prefixRange,
+  type IpAddress,
+  type IpFamily,
+  type IpParse,
+  type IpPrefix,
+} from './ip-prefix.js';

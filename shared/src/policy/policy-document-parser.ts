@@ -1,5 +1,5 @@
 import { readTimestamp } from './iso-timestamp.js';
-import { NAME_TEXT, readExceptions, readPorts, readPresentDevices, readRuleText, readTarget } from './policy-fields.js';
+import { MAIL_EGRESS_OFF, NAME_TEXT, readExceptions, readMailEgress, readPorts, readPresentDevices, readRuleText, readTarget } from './policy-fields.js';
 import {
   COMPOSITE_DEVICE_MODES,
   POLICY_SCHEMA,
@@ -16,15 +16,17 @@ import { Issues, field, isPlainObject, own, readEnum, readInteger, readObject, r
  *
  *     {"schema":1,"group":"default","version":7,"rules":"allow id 1d6b:*\n…","implicitTarget":"block",
  *      "presentDevices":"apply-policy","compositeDevices":"whole-device","ports":{"serial":"block",
- *      "parallel":"block","bluetooth":"allow","optical":"readonly"},"exceptions":[],
- *      "createdAt":"2026-11-25T10:00:00Z","createdBy":"admin"}
+ *      "parallel":"block","bluetooth":"allow","optical":"readonly"},"mailEgress":{"mode":"enforce",
+ *      "servers":["10.1.0.0/16","2001:db8::25"]},"exceptions":[],"createdAt":"2026-11-25T10:00:00Z",
+ *      "createdBy":"admin"}
  *
  * Every field is required and no other field is allowed: a document is produced by a program,
- * and a field this build does not know means a schema it does not speak. The one exception is
- * `compositeDevices`: documents signed before it existed sit in stores and agent caches, and a
- * signature covers the document as it was signed, so the field cannot be added to them. Such a
- * document is read as `whole-device`, the behaviour it was signed under; a present but wrong value
- * is an error like any other. The rule text and every exception rule must parse. Throws
+ * and a field this build does not know means a schema it does not speak. The exceptions are the
+ * fields added later, `compositeDevices` and `mailEgress`: documents signed before they existed
+ * sit in stores and agent caches, and a signature covers the document as it was signed, so the
+ * fields cannot be added to them. Such a document is read with the behaviour it was signed under
+ * (`whole-device`; mail egress `off` with no servers); a present but wrong value is an error like
+ * any other. The rule text and every exception rule must parse. Throws
  * PolicyInvalidError listing every problem.
  */
 export function parsePolicyDocument(value: unknown): PolicyDocument {
@@ -43,13 +45,14 @@ export const POLICY_DOCUMENT_FIELDS = [
   'presentDevices',
   'compositeDevices',
   'ports',
+  'mailEgress',
   'exceptions',
   'createdAt',
   'createdBy',
 ] as const;
 
 /** Fields added after documents were first signed; a document without one reads as its default. */
-const LATER_FIELDS: ReadonlySet<string> = new Set(['compositeDevices']);
+const LATER_FIELDS: ReadonlySet<string> = new Set(['compositeDevices', 'mailEgress']);
 const REQUIRED_FIELDS = POLICY_DOCUMENT_FIELDS.filter((f) => !LATER_FIELDS.has(f));
 const OPTIONAL_FIELDS = POLICY_DOCUMENT_FIELDS.filter((f) => LATER_FIELDS.has(f));
 
@@ -81,12 +84,14 @@ export function readPolicyDocument(value: unknown, path: string, issues: Issues)
     ? readEnum(obj.compositeDevices, at('compositeDevices'), issues, COMPOSITE_DEVICE_MODES)
     : COMPOSITE_DEVICES_BEFORE_THE_FIELD;
   const ports = readPorts(own(obj, 'ports'), at('ports'), issues, 'complete') as PortPolicy | undefined;
+  const mailEgress = Object.hasOwn(obj, 'mailEgress') ? readMailEgress(obj.mailEgress, at('mailEgress'), issues, 'document') : MAIL_EGRESS_OFF;
   const exceptions = readExceptions(own(obj, 'exceptions'), at('exceptions'), issues);
   const createdAt = readTimestamp(own(obj, 'createdAt'), at('createdAt'), issues);
   const createdBy = readText(own(obj, 'createdBy'), at('createdBy'), issues, NAME_TEXT);
   if (
     group === undefined || version === undefined || rules === undefined || implicitTarget === undefined ||
-    presentDevices === undefined || compositeDevices === undefined || ports === undefined || exceptions === undefined ||
+    presentDevices === undefined || compositeDevices === undefined || ports === undefined || mailEgress === undefined ||
+    exceptions === undefined ||
     createdAt === undefined || createdBy === undefined ||
     Object.keys(obj).length !== REQUIRED_FIELDS.length + OPTIONAL_FIELDS.filter((f) => Object.hasOwn(obj, f)).length
   ) {
@@ -101,6 +106,7 @@ export function readPolicyDocument(value: unknown, path: string, issues: Issues)
     presentDevices,
     compositeDevices,
     ports: { serial: ports.serial, parallel: ports.parallel, bluetooth: ports.bluetooth, optical: ports.optical },
+    mailEgress: { mode: mailEgress.mode, servers: [...mailEgress.servers] },
     exceptions,
     createdAt,
     createdBy,

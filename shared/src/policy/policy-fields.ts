@@ -1,12 +1,15 @@
 import { TARGETS, type Target } from '../rules/ast.js';
 import { parseRule, parseRuleFile } from '../rules/parser.js';
 import { RuleSyntaxError } from '../rules/rule-syntax-error.js';
+import { formatIpPrefix, parseIpPrefix } from './ip-prefix.js';
 import { readTimestamp } from './iso-timestamp.js';
 import {
+  MAIL_EGRESS_MODES,
   PORT_ACTIONS,
   PORT_CLASSES,
   POLICY_LIMITS,
   PRESENT_DEVICE_POLICIES,
+  type MailEgressPolicy,
   type PortAction,
   type PortClass,
   type PresentDevicePolicy,
@@ -18,6 +21,8 @@ import {
   field,
   item,
   kindOf,
+  own,
+  quote,
   readArray,
   readEnum,
   readObject,
@@ -163,4 +168,88 @@ function readException(value: unknown, path: string, issues: Issues): TemporaryE
   if (id === undefined || rule === undefined || reason === undefined || until === undefined || agentId === undefined) return undefined;
   if (Object.keys(obj).length !== EXCEPTION_FIELDS.length) return undefined;
   return { id, rule, reason, until, agentId };
+}
+
+/** The mail egress guard when an admin leaves it out, and in documents signed before it existed. */
+export const MAIL_EGRESS_OFF: MailEgressPolicy = Object.freeze({ mode: 'off', servers: Object.freeze([]) });
+
+const MAIL_EGRESS_FIELDS = ['mode', 'servers'] as const;
+
+/** Longer than any address or prefix (`ffff:…:ffff/128` is 43); longer text is refused unread. */
+const MAX_SERVER_TEXT = 64;
+
+/**
+ * `mailEgress`. A document holds both fields with every server already canonical (a program
+ * wrote it); an admin's input may leave `servers` out (none approved) and write servers any way
+ * the address syntax allows, and gets them back canonical: `2001:DB8::0025` becomes
+ * `2001:db8::25`, `10.1.2.3/32` becomes `10.1.2.3`.
+ */
+export function readMailEgress(value: unknown, path: string, issues: Issues, mode: 'document' | 'input'): MailEgressPolicy | undefined {
+  const obj = readObject(value, path, issues, {
+    what: '"mailEgress"',
+    required: mode === 'document' ? MAIL_EGRESS_FIELDS : ['mode'],
+    optional: mode === 'document' ? [] : ['servers'],
+  });
+  if (!obj) return undefined;
+  const egressMode = readEnum(own(obj, 'mode'), field(path, 'mode'), issues, MAIL_EGRESS_MODES);
+  const servers = Object.hasOwn(obj, 'servers') ? readMailServers(obj.servers, field(path, 'servers'), issues, mode) : mode === 'input' ? [] : undefined;
+  const known = MAIL_EGRESS_FIELDS.filter((f) => Object.hasOwn(obj, f)).length;
+  if (egressMode === undefined || servers === undefined || Object.keys(obj).length !== known) return undefined;
+  return { mode: egressMode, servers };
+}
+
+function readMailServers(value: unknown, path: string, issues: Issues, mode: 'document' | 'input'): string[] | undefined {
+  const list = readArray(value, path, issues, { min: 0, max: POLICY_LIMITS.maxMailServers });
+  if (!list) return undefined;
+  const servers: string[] = [];
+  const seen = new Map<string, number>();
+  let ok = true;
+  list.forEach((entry, i) => {
+    const p = item(path, i);
+    const server = readMailServer(entry, p, issues, mode);
+    if (server === undefined) {
+      ok = false;
+      return;
+    }
+    const earlier = seen.get(server);
+    if (earlier !== undefined) {
+      issues.add(p, `duplicate of ${item(path, earlier)} (both are ${server})`);
+      ok = false;
+      return;
+    }
+    seen.set(server, i);
+    servers.push(server);
+  });
+  return ok ? servers : undefined;
+}
+
+function readMailServer(value: unknown, path: string, issues: Issues, mode: 'document' | 'input'): string | undefined {
+  if (typeof value !== 'string') {
+    issues.add(path, `must be an IP address or CIDR prefix as a string (got ${kindOf(value)})`);
+    return undefined;
+  }
+  if (value.length > MAX_SERVER_TEXT) {
+    issues.add(path, `must be an IP address or CIDR prefix (got ${value.length} characters)`);
+    return undefined;
+  }
+  if (/[\u0000-\u001f\u007f]/.test(value)) {
+    issues.add(path, 'must not contain control characters');
+    return undefined;
+  }
+  // A letter without a colon (IPv6) is a host name, not a mistyped address: say why names are refused.
+  if (/[a-zA-Z]/.test(value) && !value.includes(':')) {
+    issues.add(path, `must be an IP address or CIDR prefix, not a host name: a name is resolved through DNS, and whoever answers the computer's DNS could point it anywhere (got ${quote(value)})`);
+    return undefined;
+  }
+  const parsed = parseIpPrefix(value);
+  if (!parsed.ok) {
+    issues.add(path, parsed.reason);
+    return undefined;
+  }
+  const canonical = formatIpPrefix(parsed.value);
+  if (mode === 'document' && canonical !== value) {
+    issues.add(path, `must be written in canonical form, ${canonical} (got ${quote(value)})`);
+    return undefined;
+  }
+  return canonical;
 }

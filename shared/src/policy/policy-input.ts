@@ -1,6 +1,6 @@
 import type { Target } from '../rules/ast.js';
 import { canonicalJson } from './canonical-json.js';
-import { readExceptions, readPorts, readPresentDevices, readRuleText, readTarget } from './policy-fields.js';
+import { MAIL_EGRESS_OFF, readExceptions, readMailEgress, readPorts, readPresentDevices, readRuleText, readTarget } from './policy-fields.js';
 import { readPolicyDocument } from './policy-document-parser.js';
 import {
   POLICY_LIMITS,
@@ -9,6 +9,7 @@ import {
   PORT_CLASSES,
   PolicyInvalidError,
   type CompositeDeviceMode,
+  type MailEgressPolicy,
   type PolicyDocument,
   type PolicyError,
   type PortPolicy,
@@ -20,7 +21,8 @@ import { Issues, own, readEnum, readObject, utf8Length } from './shape-checks.js
 /**
  * What an admin PUTs for a group; everything but the rules has a safe default:
  *
- *     {"rules":"allow id 1d6b:*\nallow with-interface equals { 03:*:* }","ports":{"bluetooth":"allow"}}
+ *     {"rules":"allow id 1d6b:*\nallow with-interface equals { 03:*:* }","ports":{"bluetooth":"allow"},
+ *      "mailEgress":{"mode":"enforce","servers":["10.1.0.0/16"]}}
  */
 export interface PolicyInput {
   readonly rules: string;
@@ -28,6 +30,8 @@ export interface PolicyInput {
   readonly presentDevices?: PresentDevicePolicy;
   readonly compositeDevices?: CompositeDeviceMode;
   readonly ports?: Partial<PortPolicy>;
+  /** `servers` may be left out (none approved) and written in any address syntax; it comes back canonical. */
+  readonly mailEgress?: { readonly mode: MailEgressPolicy['mode']; readonly servers?: readonly string[] };
   readonly exceptions?: readonly TemporaryException[];
 }
 
@@ -38,6 +42,7 @@ export interface NormalizedPolicyInput {
   readonly presentDevices: PresentDevicePolicy;
   readonly compositeDevices: CompositeDeviceMode;
   readonly ports: PortPolicy;
+  readonly mailEgress: MailEgressPolicy;
   readonly exceptions: readonly TemporaryException[];
 }
 
@@ -51,8 +56,10 @@ export const DEFAULT_IMPLICIT_TARGET: Target = 'block';
 export const DEFAULT_PRESENT_DEVICES: PresentDevicePolicy = 'apply-policy';
 /** USBGuard's behaviour: a composite device is decided as one unit. */
 export const DEFAULT_COMPOSITE_DEVICES: CompositeDeviceMode = 'whole-device';
+/** Mail traffic is left alone until an admin lists the approved servers and switches the guard on. */
+export const DEFAULT_MAIL_EGRESS: MailEgressPolicy = MAIL_EGRESS_OFF;
 
-const INPUT_FIELDS = ['rules', 'implicitTarget', 'presentDevices', 'compositeDevices', 'ports', 'exceptions'] as const;
+const INPUT_FIELDS = ['rules', 'implicitTarget', 'presentDevices', 'compositeDevices', 'ports', 'mailEgress', 'exceptions'] as const;
 const SERVER_FIELDS: ReadonlySet<string> = new Set(['schema', 'group', 'version', 'createdAt', 'createdBy']);
 
 /**
@@ -87,10 +94,11 @@ export function validatePolicyInput(value: unknown): PolicyInputValidation {
     ? readEnum(obj.compositeDevices, 'compositeDevices', issues, COMPOSITE_DEVICE_MODES)
     : DEFAULT_COMPOSITE_DEVICES;
   const ports = given('ports') ? readPorts(obj.ports, 'ports', issues, 'partial') : {};
+  const mailEgress = given('mailEgress') ? readMailEgress(obj.mailEgress, 'mailEgress', issues, 'input') : DEFAULT_MAIL_EGRESS;
   const exceptions = given('exceptions') ? readExceptions(obj.exceptions, 'exceptions', issues) : [];
   if (
     !issues.empty || rules === undefined || implicitTarget === undefined || presentDevices === undefined ||
-    compositeDevices === undefined || ports === undefined || exceptions === undefined
+    compositeDevices === undefined || ports === undefined || mailEgress === undefined || exceptions === undefined
   ) {
     return { ok: false, errors: issues.list };
   }
@@ -100,6 +108,7 @@ export function validatePolicyInput(value: unknown): PolicyInputValidation {
     presentDevices,
     compositeDevices,
     ports: Object.fromEntries(PORT_CLASSES.map((p) => [p, ports[p] ?? DEFAULT_PORT_POLICY[p]])) as unknown as PortPolicy,
+    mailEgress,
     exceptions,
   };
   const size = utf8Length(canonicalJson(input));
@@ -134,6 +143,7 @@ export function buildPolicyDocument(input: NormalizedPolicyInput, meta: PolicyMe
     presentDevices: input.presentDevices,
     compositeDevices: input.compositeDevices,
     ports: input.ports,
+    mailEgress: input.mailEgress,
     exceptions: input.exceptions,
     createdAt: meta.createdAt,
     createdBy: meta.createdBy,

@@ -25,6 +25,11 @@ export interface PolicyDocument {
    */
   readonly compositeDevices: CompositeDeviceMode;
   readonly ports: PortPolicy;
+  /**
+   * Which mail servers the computers may reach on the mail ports. Documents signed before this
+   * field existed lack it; the parser reads them as `{"mode":"off","servers":[]}`.
+   */
+  readonly mailEgress: MailEgressPolicy;
   readonly exceptions: readonly TemporaryException[];
   readonly createdAt: string;
   readonly createdBy: string;
@@ -73,6 +78,29 @@ export type PortAction = (typeof PORT_ACTIONS)[number];
 export type PortPolicy = { readonly [K in PortClass]: PortAction };
 
 /**
+ * The mail egress guard (DESIGN.md §5): with `enforce`, a computer reaches the mail ports
+ * (MAIL_PORTS) only on the approved servers, and attempts elsewhere are refused and reported;
+ * traffic to the computer itself (a local MTA) is never touched. `off` leaves mail traffic alone.
+ *
+ *     {"mode":"enforce","servers":["10.1.2.3","10.1.0.0/16","2001:db8::25"]}
+ *
+ * Servers are IPv4/IPv6 addresses or CIDR prefixes only, in canonical form (ip-prefix.ts), never
+ * host names: a name would be resolved through DNS, and whoever can answer the computer's DNS
+ * queries (a poisoned cache, a rogue DHCP server, a hosts file) could then point "the approved
+ * server" anywhere, which is the way round the guard it exists to close.
+ */
+export interface MailEgressPolicy {
+  readonly mode: MailEgressMode;
+  readonly servers: readonly string[];
+}
+
+export const MAIL_EGRESS_MODES = ['off', 'enforce'] as const;
+export type MailEgressMode = (typeof MAIL_EGRESS_MODES)[number];
+
+/** SMTP, SMTPS (implicit TLS), submission, POP3, POP3S, IMAP, IMAPS. */
+export const MAIL_PORTS = [25, 465, 587, 110, 995, 143, 993] as const;
+
+/**
  * One rule granted for a limited time, e.g. a registered drive for an audit:
  * `{"id":"x-17","rule":"allow id 0781:5567 serial \"4C53\"","reason":"audit","until":"2026-12-01T00:00:00Z","agentId":null}`.
  * Active exceptions are evaluated before the group's rules (see activeExceptions).
@@ -91,6 +119,8 @@ export interface TemporaryException {
 export const POLICY_LIMITS = {
   maxRulesBytes: 1024 * 1024,
   maxExceptions: 100,
+  /** Approved mail servers (addresses and prefixes) in `mailEgress.servers`. */
+  maxMailServers: 64,
   /** Every other string (group, reasons, exception rules, names). */
   maxStringBytes: 1024,
   /** Identifiers (exception ids, agent ids). */

@@ -24,11 +24,14 @@ export interface SignedPolicy {
 }
 
 /**
- * A document in its signed form. One signed before `compositeDevices` existed lacks the field,
- * and must keep lacking it: the signature is over the document as it was signed. The parsed
- * PolicyDocument (verifySignedPolicy's result) holds the value it is read as.
+ * A document in its signed form. One signed before `compositeDevices` or `mailEgress` existed
+ * lacks the field, and must keep lacking it: the signature is over the document as it was
+ * signed. The parsed PolicyDocument (verifySignedPolicy's result) holds the value it is read as.
  */
-export type SignedPolicyDocument = Omit<PolicyDocument, 'compositeDevices'> & Partial<Pick<PolicyDocument, 'compositeDevices'>>;
+export type SignedPolicyDocument = Omit<PolicyDocument, LaterField> & Partial<Pick<PolicyDocument, LaterField>>;
+
+/** The fields added after documents were first signed (policy-document-parser.ts reads them when absent). */
+type LaterField = 'compositeDevices' | 'mailEgress';
 
 /**
  * Prefixed to the canonical JSON before signing: a signature over a policy can never be passed
@@ -101,7 +104,8 @@ export function verifySignedPolicy(signed: unknown, verify: PolicySignatureVerif
  * The document is validated in full; the signature is decoded and its length checked. The
  * document returned is the validated copy with exactly the fields received, so that handing the
  * result to verifySignedPolicy checks the bytes that were signed: a document signed before
- * `compositeDevices` existed comes back without it, not with the default the parser reads.
+ * `compositeDevices` or `mailEgress` existed comes back without it, not with the default the
+ * parser reads.
  */
 export function readSignedPolicy(value: unknown, path: string, issues: Issues): SignedPolicy | undefined {
   const obj = readObject(value, path, issues, { what: 'a signed policy', required: ['document', 'keyId', 'signature'] });
@@ -115,9 +119,13 @@ export function readSignedPolicy(value: unknown, path: string, issues: Issues): 
 
 /** The parsed document without the later fields the received one (already validated) lacked. */
 function asSigned(parsed: PolicyDocument, received: unknown): SignedPolicyDocument {
-  if (isPlainObject(received) && Object.hasOwn(received, 'compositeDevices')) return parsed;
-  const { compositeDevices: _readAs, ...signed } = parsed;
-  return signed;
+  const has = (key: LaterField): boolean => isPlainObject(received) && Object.hasOwn(received, key);
+  const { compositeDevices, mailEgress, ...signed } = parsed;
+  return {
+    ...signed,
+    ...(has('compositeDevices') ? { compositeDevices } : {}),
+    ...(has('mailEgress') ? { mailEgress } : {}),
+  };
 }
 
 function readSignatureText(value: unknown, path: string, issues: Issues): string | undefined {

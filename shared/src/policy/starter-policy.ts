@@ -1,4 +1,4 @@
-import { DEFAULT_PORT_POLICY, type NormalizedPolicyInput } from './policy-input.js';
+import { DEFAULT_MAIL_EGRESS, DEFAULT_PORT_POLICY, type NormalizedPolicyInput } from './policy-input.js';
 
 /**
  * The policy the `default` group starts with: a PC keeps its hubs, keyboard and mouse, and
@@ -52,5 +52,6 @@ export const STARTER_POLICY_INPUT: NormalizedPolicyInput = Object.freeze({
   presentDevices: 'apply-policy',
   compositeDevices: 'whole-device',
   ports: DEFAULT_PORT_POLICY,
+  mailEgress: DEFAULT_MAIL_EGRESS,
   exceptions: Object.freeze([]),
 });

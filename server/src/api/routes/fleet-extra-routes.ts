@@ -19,7 +19,7 @@ export const QUIET_AFTER_MS = 24 * 3_600_000;
  * `policy.refused` (operations, not violations) does not inflate the count, and a blocked device
  * counts whatever severity its event carries.
  */
-export const VIOLATION_TYPES = ['device.blocked', 'device.rejected', 'port.blocked', 'mail.rejected'] as const;
+export const VIOLATION_TYPES = ['device.blocked', 'device.rejected', 'port.blocked', 'mail.rejected', 'mail.account.unapproved', 'mail.egress.blocked'] as const;
 
 /** The device events whose decision the computer page shows as a device's "last decision". */
 const DECISION_TYPES: ReadonlySet<string> = new Set(['device.allowed', 'device.blocked', 'device.rejected', 'device.readonly']);

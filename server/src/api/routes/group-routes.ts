@@ -34,6 +34,7 @@ const policyBody = {
     presentDevices: { type: 'string', enum: ['apply-policy', 'allow', 'block', 'keep'] },
     compositeDevices: { type: 'string', enum: ['whole-device', 'per-interface'], description: 'per-interface: a blocked composite device keeps its allowed interfaces on' },
     ports: { type: 'object' },
+    mailEgress: { type: 'object', description: '{"mode": "off"|"enforce", "servers": ["10.0.0.25", "10.1.0.0/16"]}: mail ports reach only these' },
     exceptions: { type: 'array' },
   },
 } as const;

@@ -78,6 +78,7 @@ export function policyInputOf(doc: SignedPolicyDocument, comment: string, change
     presentDevices: doc.presentDevices,
     // Documents signed before the field existed lack it and mean the default.
     ...(doc.compositeDevices !== undefined ? { compositeDevices: doc.compositeDevices } : {}),
+    ...(doc.mailEgress !== undefined ? { mailEgress: doc.mailEgress } : {}),
     ports: { ...doc.ports },
     exceptions: [...(changes.exceptions ?? doc.exceptions)],
     comment,

@@ -33,6 +33,7 @@ export const KNOWN_TYPES = [
   'mail.rejected',
   'mail.account.unapproved',
   'mail.egress.blocked',
+  'mail.egress.error',
 ] as const;
 
 export interface EventFilter {

@@ -16,6 +16,10 @@ export function fieldLabel(field: string): Msg | string {
       return msg('policies.settings.presentDevices');
     case 'compositeDevices':
       return msg('policies.settings.compositeDevices');
+    case 'mailEgress.mode':
+      return msg('policies.mail.mode');
+    case 'mailEgress.servers':
+      return msg('policies.mail.servers');
     case 'exceptions':
       return msg('policies.diff.exceptions');
   }
@@ -28,6 +32,7 @@ export function fieldValue(field: string, value: string): Msg | string {
   if (field === 'implicitTarget' && oneOf(TARGETS, value)) return msg(`policies.target.${value}`);
   if (field === 'presentDevices' && oneOf(PRESENT_DEVICE_POLICIES, value)) return msg(`policies.present.${value}`);
   if (field === 'compositeDevices' && oneOf(COMPOSITE_DEVICE_MODES, value)) return msg(`policies.composite.${value}`);
+  if (field === 'mailEgress.mode' && (value === 'off' || value === 'enforce')) return msg(`policies.mail.mode.${value}`);
   if (field.startsWith('ports.') && oneOf(PORT_ACTIONS, value)) return msg(`policies.portAction.${value}`);
   if (field === 'exceptions' && value === '') return msg('common.none');
   return value;

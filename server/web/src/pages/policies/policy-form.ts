@@ -1,6 +1,8 @@
 import {
   PORT_CLASSES,
+  validatePolicyInput,
   type CompositeDeviceMode,
+  type MailEgressMode,
   type SignedPolicyDocument,
   type PortAction,
   type PortClass,
@@ -16,6 +18,8 @@ export interface PolicyForm {
   readonly presentDevices: PresentDevicePolicy;
   readonly compositeDevices: CompositeDeviceMode;
   readonly ports: Readonly<Record<PortClass, PortAction>>;
+  /** The mail egress guard; `servers` as the textarea holds it, one address or network per line. */
+  readonly mailEgress: { readonly mode: MailEgressMode; readonly servers: string };
   /** Kept as they are: the page does not edit exceptions (the computers page grants them). */
   readonly exceptions: readonly TemporaryException[];
 }
@@ -28,6 +32,8 @@ export function formOf(doc: SignedPolicyDocument): PolicyForm {
     presentDevices: doc.presentDevices,
     compositeDevices: doc.compositeDevices ?? 'whole-device',
     ports: { ...doc.ports },
+    // Signed before the field existed: the guard was off.
+    mailEgress: { mode: doc.mailEgress?.mode ?? 'off', servers: (doc.mailEgress?.servers ?? []).join('\n') },
     exceptions: doc.exceptions,
   };
 }
@@ -39,8 +45,31 @@ export const EMPTY_FORM: PolicyForm = {
   presentDevices: 'apply-policy',
   compositeDevices: 'whole-device',
   ports: { serial: 'block', parallel: 'block', bluetooth: 'block', optical: 'block' },
+  mailEgress: { mode: 'off', servers: '' },
   exceptions: [],
 };
+
+/** The servers textarea as the API takes it: one entry per non-blank line, trimmed. */
+export function mailServerList(text: string): string[] {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+}
+
+/**
+ * What the server would refuse in the mail egress settings, as `entry: why` lines, found with the
+ * same shared validation it runs (so the words match the refusal a save would get).
+ */
+export function mailEgressProblems(form: PolicyForm): string[] {
+  const servers = mailServerList(form.mailEgress.servers);
+  const result = validatePolicyInput({ rules: '', mailEgress: { mode: form.mailEgress.mode, servers } });
+  if (result.ok) return [];
+  return result.errors.map((e) => {
+    const index = /^mailEgress\.servers\[(\d+)\]$/.exec(e.path)?.[1];
+    return index !== undefined ? `${servers[Number(index)] ?? ''}: ${e.message}` : e.message;
+  });
+}
 
 /** The body of PUT …/policy (with the comment) and of …/simulate (without). */
 export function policyBody(form: PolicyForm, comment?: string): Record<string, unknown> {
@@ -50,6 +79,7 @@ export function policyBody(form: PolicyForm, comment?: string): Record<string, u
     presentDevices: form.presentDevices,
     compositeDevices: form.compositeDevices,
     ports: { ...form.ports },
+    mailEgress: { mode: form.mailEgress.mode, servers: mailServerList(form.mailEgress.servers) },
     exceptions: [...form.exceptions],
     ...(comment !== undefined ? { comment: comment.trim() } : {}),
   };
@@ -71,6 +101,8 @@ export function fieldChanges(before: PolicyForm, after: PolicyForm): FieldChange
   add('presentDevices', before.presentDevices, after.presentDevices);
   add('compositeDevices', before.compositeDevices, after.compositeDevices);
   for (const port of PORT_CLASSES) add(`ports.${port}`, before.ports[port], after.ports[port]);
+  add('mailEgress.mode', before.mailEgress.mode, after.mailEgress.mode);
+  add('mailEgress.servers', mailServerList(before.mailEgress.servers).join(', '), mailServerList(after.mailEgress.servers).join(', '));
   const ids = (xs: readonly TemporaryException[]) => xs.map((x) => `${x.id} (${x.rule})`).join(', ');
   add('exceptions', ids(before.exceptions), ids(after.exceptions));
   return changes;

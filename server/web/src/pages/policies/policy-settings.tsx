@@ -1,11 +1,11 @@
-import { COMPOSITE_DEVICE_MODES, PORT_ACTIONS, PORT_CLASSES, PRESENT_DEVICE_POLICIES, TARGETS, type PortClass } from '@portcullis/shared';
+import { COMPOSITE_DEVICE_MODES, MAIL_EGRESS_MODES, MAIL_PORTS, PORT_ACTIONS, PORT_CLASSES, PRESENT_DEVICE_POLICIES, TARGETS, type PortClass } from '@portcullis/shared';
 import { useApp } from '../../app-context.js';
-import type { PolicyForm } from './policy-form.js';
+import { mailEgressProblems, type PolicyForm } from './policy-form.js';
 
 /** Port classes the agents can switch to read-only; on the others `readonly` is enforced as block. */
 export const READ_ONLY_PORTS: ReadonlySet<PortClass> = new Set(['optical']);
 
-/** implicitTarget, presentDevices, compositeDevices and the four port switches. */
+/** implicitTarget, presentDevices, compositeDevices, the four port switches and the mail egress guard. */
 export function PolicySettings(props: { form: PolicyForm; readOnly: boolean; onChange: (form: PolicyForm) => void }) {
   const { t } = useApp();
   const { form, readOnly, onChange } = props;
@@ -95,6 +95,57 @@ export function PolicySettings(props: { form: PolicyForm; readOnly: boolean; onC
         })}
         {form.exceptions.length > 0 ? <p class="policy-muted">{t('policies.exceptions', { count: form.exceptions.length })}</p> : null}
       </fieldset>
+      <MailEgressSettings form={form} readOnly={readOnly} onChange={onChange} />
     </div>
+  );
+}
+
+/** The guard's switch and its approved servers, with what the server would refuse shown as it is typed. */
+function MailEgressSettings(props: { form: PolicyForm; readOnly: boolean; onChange: (form: PolicyForm) => void }) {
+  const { t } = useApp();
+  const { form, readOnly, onChange } = props;
+  const problems = mailEgressProblems(form);
+  return (
+    <fieldset class="policy-fieldset" data-testid="policy-mail-egress">
+      <legend>{t('policies.mail.title')}</legend>
+      <p class="policy-muted" id="policy-mail-help">
+        {t('policies.mail.help', { ports: [...MAIL_PORTS].join(', ') })}
+      </p>
+      <label>
+        {t('policies.mail.mode')}
+        <select
+          value={form.mailEgress.mode}
+          disabled={readOnly}
+          onChange={(e) => onChange({ ...form, mailEgress: { ...form.mailEgress, mode: (e.currentTarget as HTMLSelectElement).value as PolicyForm['mailEgress']['mode'] } })}
+          data-testid="policy-mail-mode"
+        >
+          {MAIL_EGRESS_MODES.map((x) => (
+            <option key={x} value={x}>
+              {t(`policies.mail.mode.${x}`)}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {t('policies.mail.servers')}
+        <textarea
+          rows={4}
+          value={form.mailEgress.servers}
+          readOnly={readOnly}
+          spellcheck={false}
+          aria-describedby="policy-mail-help"
+          aria-invalid={problems.length > 0}
+          onInput={(e) => onChange({ ...form, mailEgress: { ...form.mailEgress, servers: (e.currentTarget as HTMLTextAreaElement).value } })}
+          data-testid="policy-mail-servers"
+        />
+      </label>
+      {problems.length > 0 ? (
+        <ul class="policy-muted" role="alert" data-testid="policy-mail-problems">
+          {problems.map((p) => (
+            <li key={p}>{p}</li>
+          ))}
+        </ul>
+      ) : null}
+    </fieldset>
   );
 }
