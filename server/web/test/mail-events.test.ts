@@ -56,7 +56,10 @@ describe('events page: mail events in words', () => {
     ['an unapproved account, unknown reason', 'mail.account.unapproved', { address: 'ali@gmail.com', user: 'ali', reason: 'new-reason' }, 'ali@gmail.com (user ali)'],
     ['an unapproved account with no user', 'mail.account.unapproved', { address: 'ali@gmail.com', reason: 'inactive' }, 'ali@gmail.com: not active in the registry'],
     ['an unapproved account with no address', 'mail.account.unapproved', { user: 'ali' }, undefined],
-    ['a blocked connection', 'mail.egress.blocked', { destination: 'smtp.gmail.com:587' }, 'connection to smtp.gmail.com:587'],
+    // As the agent reports it: the address and the port apart.
+    ['a blocked connection', 'mail.egress.blocked', { destination: '142.250.1.27', port: 587, uid: 1000 }, 'connection to 142.250.1.27:587'],
+    // IPv6 in brackets, so the port reads apart from the address.
+    ['a blocked IPv6 connection', 'mail.egress.blocked', { destination: '2001:db8::25', port: 465 }, 'connection to [2001:db8::25]:465'],
     // host and port as separate fields
     ['a blocked connection by host and port', 'mail.egress.blocked', { host: '203.0.113.9', port: 465 }, 'connection to 203.0.113.9:465'],
     ['a blocked connection with no destination', 'mail.egress.blocked', {}, undefined],

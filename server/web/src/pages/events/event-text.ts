@@ -156,7 +156,7 @@ const text = (v: unknown): string | undefined => (typeof v === 'string' && v !==
  * `mail.rejected` {sender, recipients, rule, reason} → "from ali@x.az to a@gmail.com: external domain
  * not allowed (…)"; `mail.account.unapproved` {address, user, reason} → "a@gmail.com (user ali):
  * domain not allowed";
- * `mail.egress.blocked` {destination} → "connection to smtp.gmail.com:587". Undefined for any
+ * `mail.egress.blocked` {destination, port} → "connection to 142.250.1.27:587". Undefined for any
  * other type, or when the fields the line needs are missing.
  */
 export function mailSummary(type: string, data: Record<string, unknown>): Text | undefined {
@@ -178,10 +178,12 @@ export function mailSummary(type: string, data: Record<string, unknown>): Text |
       return oneOf(UNAPPROVED_REASONS, data.reason) ? msg('events.mail.unapprovedWhy', { who, reason: msg(`events.mail.account.${data.reason}`) }) : who;
     }
     case 'mail.egress.blocked': {
-      const host = text(data.host);
-      const port = typeof data.port === 'number' ? `:${data.port}` : '';
-      const destination = text(data.destination) ?? (host !== undefined ? `${host}${port}` : undefined);
-      return destination === undefined ? undefined : msg('events.mail.egress', { destination });
+      // The agent sends {destination: "142.250.1.27", port: 587, user?}; IPv6 goes in brackets.
+      const address = text(data.destination) ?? text(data.host);
+      if (address === undefined) return undefined;
+      const host = address.includes(':') ? `[${address}]` : address;
+      const destination = typeof data.port === 'number' ? `${host}:${data.port}` : address;
+      return msg('events.mail.egress', { destination });
     }
     default:
       return undefined;
