@@ -46,7 +46,7 @@ try {
   }
   say(`fake sysfs tree: ${fake.root}`);
   say('starting portcullis-agent run (log below, on stderr)');
-  agent = spawn(process.execPath, [bin, 'run', '--state', state, '--sysfs-root', fake.root, '--rescan-ms', '5000', '--poll-ms', '100', '--log-stderr', '--no-inventory'], {
+  agent = spawn(process.execPath, [bin, 'run', '--state', state, '--sysfs-root', fake.root, '--rescan-ms', '5000', '--poll-ms', '100', '--log-stderr', '--no-inventory', '--no-mail-egress'], {
     stdio: ['ignore', 'inherit', 'inherit'],
     env: { ...process.env, NODE_OPTIONS: '' },
   });

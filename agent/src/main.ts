@@ -6,6 +6,11 @@ import { collectInventory, InventoryReporter, systemInformationSource } from './
 import { ServerLink } from './link/server-link.js';
 import { createAgentLogger, type AgentLogger } from './log/agent-logger.js';
 import { BlockDeviceReadOnly } from './platform/linux/block-device-readonly.js';
+import { MailAccountDiscovery, MailAccountWatcher } from './mail/accounts/index.js';
+import { KmsgTail } from './mail/egress/kmsg-tail.js';
+import { MailEgressEnforcement } from './mail/egress/mail-egress-enforcement.js';
+import { NftEgressGuard, spawnNftRunner } from './mail/egress/nft-egress-guard.js';
+import { getentUserLookup } from './mail/egress/user-names.js';
 import { LinuxPortControl } from './platform/linux/linux-port-control.js';
 import { SysfsDeviceSource } from './platform/linux/sysfs-device-source.js';
 import { SysfsEnforcer } from './platform/linux/sysfs-enforcer.js';
@@ -36,6 +41,10 @@ export interface LinuxAgentOptions {
   readonly spoolMaxBytes?: number;
   readonly inventory: boolean;
   readonly inventoryIntervalMs?: number;
+  /** The mail egress guard (nftables table + /dev/kmsg reports), driven by the policy; default on. */
+  readonly mailEgress?: boolean;
+  /** Root of the tree holding /etc/passwd and the users' homes, for mail account discovery (default /). */
+  readonly mailRoot?: string;
 }
 
 export interface RunningAgent {
@@ -80,6 +89,16 @@ export async function startLinuxAgent(options: LinuxAgentOptions): Promise<Runni
           logger,
         )
       : null;
+    const mailEgress =
+      options.mailEgress === false
+        ? null
+        : new MailEgressEnforcement({
+            guard: new NftEgressGuard(spawnNftRunner()),
+            clock,
+            logger,
+            createLogSource: (onLine) => new KmsgTail({ path: '/dev/kmsg', onLine, logger }),
+            lookupUser: getentUserLookup(),
+          });
     const osName = await describeOs();
     service = new AgentService({
       stateDir: options.stateDir,
@@ -98,16 +117,32 @@ export async function startLinuxAgent(options: LinuxAgentOptions): Promise<Runni
       createLink: identity ? (callbacks) => createLink(identity, spool, logger, callbacks) : null,
       createInventory: options.inventory
         ? (send) => {
-            const inventorySource = systemInformationSource();
-            return new InventoryReporter({
+            const mailAccounts = new MailAccountDiscovery(options.mailRoot !== undefined ? { root: options.mailRoot } : {});
+            const inventorySource = systemInformationSource(undefined, mailAccounts);
+            const reporter = new InventoryReporter({
               collect: () => collectInventory(inventorySource, { logger }),
               send: (body) => send({ v: 1, type: 'inventory', body }),
               logger,
               ...(options.inventoryIntervalMs !== undefined ? { intervalMs: options.inventoryIntervalMs } : {}),
             });
+            // A mail account added on the PC reaches the server within seconds, not at the next round.
+            const mailWatcher = new MailAccountWatcher({
+              discover: () => mailAccounts.discover(),
+              onChange: () => void reporter.refresh(),
+              logger,
+            });
+            return {
+              onConnected: () => reporter.onConnected(),
+              refresh: () => reporter.refresh(),
+              stop: () => {
+                reporter.stop();
+                mailWatcher.close().catch((err: unknown) => logger.warn('mail account watch did not close', { error: (err as Error).message }));
+              },
+            };
           }
         : null,
       ports,
+      mailEgress,
       rescanMs: options.rescanMs,
       writeStatus: (status) => writeStatus(options.stateDir, status),
       saveGroup: async (group) => {

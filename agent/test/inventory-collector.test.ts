@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { collectInventory, type InventoryLogger } from '../src/inventory/inventory-collector.js';
 import { INVENTORY_SECTIONS, isSectionError, type HardwareSection, type OsSection } from '../src/inventory/inventory-model.js';
-import { systemInformationSource, type InventorySource, type SystemInformation } from '../src/inventory/inventory-source.js';
+import { systemInformationSource, type InventorySource, type MailAccountSource, type SystemInformation } from '../src/inventory/inventory-source.js';
 import type { SoftwareLister } from '../src/inventory/software-lister.js';
 
 type Answers = { readonly [K in keyof SystemInformation]: Awaited<ReturnType<SystemInformation[K]>> };
@@ -11,8 +11,17 @@ const DESKTOP = JSON.parse(
   readFileSync(new URL('../../test/fixtures/inventory/debian12-workstation.si.json', import.meta.url), 'utf8'),
 ) as Answers;
 
+const MAIL_ACCOUNT = {
+  client: 'thunderbird',
+  user: 'ahmed',
+  address: 'ahmed.benali@interieur.gov.dz',
+  incoming: { protocol: 'imap', host: 'imap.interieur.gov.dz', port: 993 },
+  source: '/home/ahmed/.thunderbird/k2f7w1qz.default-release/prefs.js',
+} as const;
+const FAKE_MAIL: MailAccountSource = { discover: () => Promise.resolve({ accounts: [MAIL_ACCOUNT], total: 1, problems: [] }) };
+
 /** A source answering from the recorded desktop, with some calls replaced. */
-function fakeSource(overrides: Partial<SystemInformation> = {}, software?: SoftwareLister): InventorySource {
+function fakeSource(overrides: Partial<SystemInformation> = {}, software?: SoftwareLister, mail: MailAccountSource = FAKE_MAIL): InventorySource {
   const answer = <K extends keyof SystemInformation>(key: K) => () => Promise.resolve(DESKTOP[key]);
   const system = {
     system: answer('system'),
@@ -26,7 +35,7 @@ function fakeSource(overrides: Partial<SystemInformation> = {}, software?: Softw
     usb: answer('usb'),
     ...overrides,
   } as SystemInformation;
-  return { system, software: software ?? { list: () => Promise.resolve({ source: 'dpkg', packages: [{ name: 'bash', version: '5.2' }], skipped: 0 }) } };
+  return { system, software: software ?? { list: () => Promise.resolve({ source: 'dpkg', packages: [{ name: 'bash', version: '5.2' }], skipped: 0 }) }, mail };
 }
 
 interface LogLine {
@@ -54,7 +63,17 @@ describe('inventory collector', () => {
     for (const name of INVENTORY_SECTIONS) expect(isSectionError(inv[name]), name).to.equal(false);
     expect((inv.os as OsSection).hostname).to.equal('pc-finance-014');
     expect(inv.software).to.deep.equal({ source: 'dpkg', total: 1, truncated: false, packages: [{ name: 'bash', version: '5.2' }] });
+    expect(inv.mail).to.deep.equal({ total: 1, truncated: false, accounts: [MAIL_ACCOUNT], problems: [] });
     expect(logger.lines.filter((l) => l.level === 'warn')).to.deep.equal([]);
+  });
+
+  it('mail fails soft like the others: a discovery that rejects gives an error section', async () => {
+    const logger = recorder();
+    const mail: MailAccountSource = { discover: () => Promise.reject(new Error('cannot read /etc/passwd: EACCES')) };
+    const inv = await collectInventory(fakeSource({}, undefined, mail), { logger, clock: () => NOW });
+    expect(inv.mail).to.deep.equal({ error: 'cannot read /etc/passwd: EACCES' });
+    expect(isSectionError(inv.software)).to.equal(false);
+    expect(logger.lines.filter((l) => l.level === 'warn').map((l) => l.meta?.['section'])).to.deep.equal(['mail']);
   });
 
   it('fails soft: a throwing collector and a hanging one give error sections, the rest are fine', async () => {

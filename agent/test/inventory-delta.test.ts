@@ -1,7 +1,12 @@
 import { expect } from 'chai';
 import { encodeMessage, MAX_FRAME_BYTES, parseAgentMessage, type InventoryMessage } from '@portcullis/shared';
 import { changedSections, fitInventory, INVENTORY_MAX_FRAME_BYTES, inventoryDelta } from '../src/inventory/inventory-delta.js';
-import type { Inventory, PortsSection, SoftwareSection } from '../src/inventory/inventory-model.js';
+import type { Inventory, MailSection, PortsSection, SoftwareSection } from '../src/inventory/inventory-model.js';
+import type { MailAccount } from '../src/mail/accounts/mail-account.js';
+
+function mailAccount(address: string): MailAccount {
+  return { client: 'thunderbird', user: 'ahmed', address, outgoing: { host: 'smtp.interieur.gov.dz', port: 587 }, source: '/home/ahmed/.thunderbird/p/prefs.js' };
+}
 
 function inventory(overrides: Partial<Inventory> = {}): Inventory {
   return {
@@ -26,6 +31,7 @@ function inventory(overrides: Partial<Inventory> = {}): Inventory {
     network: { total: 0, truncated: false, interfaces: [] },
     ports: { total: 1, truncated: false, listening: [{ protocol: 'tcp', localAddress: '0.0.0.0', localPort: 22, pid: 812, process: 'sshd' }] },
     usb: { total: 0, truncated: false, devices: [] },
+    mail: { total: 1, truncated: false, accounts: [mailAccount('ahmed.benali@interieur.gov.dz')], problems: [] },
     ...overrides,
   };
 }
@@ -60,6 +66,13 @@ describe('inventory delta', () => {
       changes: { collectedAt: '2026-11-25T16:00:00.000Z', ports, usb: { error: 'timed out after 20000 ms' } },
     });
     expect(changedSections(prev, next)).to.deep.equal(['ports', 'usb']);
+  });
+
+  it('a mail account added on the PC is a delta of the mail section alone', () => {
+    const prev = inventory();
+    const mail: MailSection = { total: 2, truncated: false, accounts: [mailAccount('ahmed.benali@interieur.gov.dz'), mailAccount('ahmed.perso@gmail.com')], problems: [] };
+    const next = inventory({ collectedAt: '2026-11-25T10:00:05.000Z', mail });
+    expect(inventoryDelta(prev, next)).to.deep.equal({ kind: 'delta', changes: { collectedAt: '2026-11-25T10:00:05.000Z', mail } });
   });
 
   it("applied as the server does ({...current, ...changes}) it yields exactly the new inventory", () => {
@@ -124,6 +137,18 @@ describe('inventory fitting', () => {
     expect(ports.truncated && software.truncated).to.equal(true);
     expect([ports.total, software.total]).to.deep.equal([2_500, 3_000]);
     expect(Buffer.byteLength(frame(fitted), 'utf8')).to.be.at.most(64 * 1024);
+  });
+
+  it('cuts the mail account list like any other, saying truncated and the true total', () => {
+    const accounts = Array.from({ length: 200 }, (_, i) => mailAccount(`user${String(i).padStart(3, '0')}@interieur.gov.dz`));
+    const fitted = fitInventory(inventory({ mail: { total: 250, truncated: true, accounts, problems: ['/home/x/.thunderbird/profiles.ini: is a symbolic link: not read'] } }), 8 * 1024);
+    const mail = fitted.mail as MailSection;
+    expect(mail.truncated).to.equal(true);
+    expect(mail.total).to.equal(250);
+    expect(mail.accounts.length).to.be.above(0).and.below(200);
+    expect(mail.accounts).to.deep.equal(accounts.slice(0, mail.accounts.length));
+    expect(mail.problems).to.have.length(1);
+    expect(Buffer.byteLength(frame(fitted), 'utf8')).to.be.at.most(8 * 1024);
   });
 
   it('replaces a section that is too large and has no list by an error, rather than break the frame', () => {

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import {
   cleanText,
   toHardwareSection,
+  toMailSection,
   toNetworkSection,
   toOsSection,
   toPortsSection,
@@ -268,5 +269,31 @@ describe('inventory mappers: untrusted field values', () => {
   it('software section counts the packages and says which manager listed them', () => {
     const packages = [{ name: 'bash', version: '5.2.15-2+b2' }];
     expect(toSoftwareSection({ source: 'dpkg', packages, skipped: 0 })).to.deep.equal({ source: 'dpkg', total: 1, truncated: false, packages });
+  });
+});
+
+describe('inventory mappers: mail accounts', () => {
+  const account = { client: 'goa', user: 'ahmed', address: 'a@interieur.gov.dz', source: '/home/ahmed/.config/goa-1.0/accounts.conf' } as const;
+  const rows = [
+    // As discovery gives it: nothing cut.
+    { name: 'all accounts listed', found: { accounts: [account], total: 1, problems: [] }, total: 1, truncated: false, problems: 0 },
+    // Discovery capped the list: the true count is kept and the list says truncated.
+    { name: 'capped by discovery', found: { accounts: [account], total: 240, problems: [] }, total: 240, truncated: true, problems: 0 },
+    // A total below the list (a bug upstream) is not believed.
+    { name: 'total below the list', found: { accounts: [account, account], total: 1, problems: [] }, total: 2, truncated: false, problems: 0 },
+    // Problems are bounded in number.
+    { name: 'many problems', found: { accounts: [], total: 0, problems: Array.from({ length: 80 }, (_, i) => `/home/u${i}: refused`) }, total: 0, truncated: false, problems: 50 },
+  ];
+  for (const row of rows) {
+    it(row.name, () => {
+      const section = toMailSection(row.found);
+      expect([section.total, section.truncated, section.problems.length]).to.deep.equal([row.total, row.truncated, row.problems]);
+      expect(section.accounts).to.deep.equal(row.found.accounts);
+    });
+  }
+
+  it('a long problem text is cut with an ellipsis', () => {
+    const [problem] = toMailSection({ accounts: [], total: 0, problems: ['p'.repeat(2000)] }).problems;
+    expect(problem).to.equal(`${'p'.repeat(512)}…`);
   });
 });

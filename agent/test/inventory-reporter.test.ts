@@ -14,6 +14,7 @@ function inventory(hostname: string, collectedAt = '2026-11-25T10:00:00.000Z'): 
     network: { total: 0, truncated: false, interfaces: [] },
     ports: { total: 0, truncated: false, listening: [] },
     usb: { total: 0, truncated: false, devices: [] },
+    mail: { total: 0, truncated: false, accounts: [], problems: [] },
   };
 }
 
@@ -186,7 +187,7 @@ describe('inventory reporter', () => {
     collect.answer(inventory('pc-1'));
     const [a, b] = await Promise.all([first, second]);
     expect(a).to.equal(b);
-    expect(a).to.deep.equal({ kind: 'snapshot', sent: true, sections: ['hardware', 'os', 'users', 'software', 'network', 'ports', 'usb'], failedSections: ['hardware'] });
+    expect(a).to.deep.equal({ kind: 'snapshot', sent: true, sections: ['hardware', 'os', 'users', 'software', 'network', 'ports', 'usb', 'mail'], failedSections: ['hardware'] });
     expect(sent).to.have.length(1);
     // After the round, a new request collects again.
     void reporter.refresh();

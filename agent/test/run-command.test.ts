@@ -15,7 +15,7 @@ function usage(argv: string[]): CommandError {
 describe('portcullis-agent run: options', () => {
   it('defaults to the real /sys and /dev, kernel uevents, and port control on', () => {
     const o = parseRunArgs([], false);
-    expect(o).to.deep.include({ sysfsRoot: '/sys', devRoot: '/dev', hotplug: 'udevadm', rescanMs: 5000, pollMs: 1000, ports: true, fakeDevNodes: false, logToStderr: false, inventory: true });
+    expect(o).to.deep.include({ sysfsRoot: '/sys', devRoot: '/dev', hotplug: 'udevadm', rescanMs: 5000, pollMs: 1000, ports: true, fakeDevNodes: false, logToStderr: false, inventory: true, mailRoot: '/', mailEgress: true });
     expect(o.stateDir).to.equal('/var/lib/portcullis');
   });
 
@@ -29,6 +29,8 @@ describe('portcullis-agent run: options', () => {
     ['a fake /dev alone', ['--dev-root', '/tmp/dev'], { ports: false }],
     ['explicit timings', ['--rescan-ms', '750', '--poll-ms', '25'], { rescanMs: 750, pollMs: 25 }],
     ['no inventory, logs on stderr', ['--no-inventory', '--log-stderr', '--log-level', 'debug'], { inventory: false, logToStderr: true, logLevel: 'debug' }],
+    // Mail accounts from a fake tree (its etc/passwd and homes); the firewall left alone.
+    ['a fake mail tree, no egress guard', ['--mail-root', '/tmp/home-tree', '--no-mail-egress'], { mailRoot: '/tmp/home-tree', mailEgress: false }],
   ];
   for (const [name, argv, expected] of rows) {
     it(`reads ${name}`, () => {

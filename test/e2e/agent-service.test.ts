@@ -56,7 +56,7 @@ describe('end to end: the agent service enforces on a fake sysfs tree and report
   let agent: AgentProcess | undefined;
 
   const url = () => `https://127.0.0.1:${port}`;
-  const runArgs = () => ['--state', stateDir, '--sysfs-root', fake.root, '--rescan-ms', '500', '--poll-ms', '50', '--log-stderr', '--log-level', 'warn'];
+  const runArgs = () => ['--state', stateDir, '--sysfs-root', fake.root, '--rescan-ms', '500', '--poll-ms', '50', '--log-stderr', '--log-level', 'warn', '--no-mail-egress'];
 
   async function bootServer(): Promise<RunningServer> {
     const config = loadConfig(['--listen', `127.0.0.1:${port}`, '--mail-policy-listen', '127.0.0.1:0', '--data', serverData], { PORTCULLIS_LOG_LEVEL: 'error' });

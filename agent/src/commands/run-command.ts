@@ -19,6 +19,9 @@ Options:
   --hotplug MODE     udevadm (kernel uevents, default on /sys) or poll (default with --sysfs-root)
   --poll-ms N        sysfs polling interval when polling (default 1000, 200 with --sysfs-root)
   --no-inventory     do not collect the hardware/software inventory
+  --mail-root DIR    where the users' mail client profiles are found (/etc/passwd and the homes
+                     under it; default /); a fake tree for tests and demos
+  --no-mail-egress   leave the firewall alone even when the policy asks for the mail egress guard
   --log-level LEVEL  error, warn, info (default) or debug
   --log-stderr       log to stderr too (default when stderr is a terminal)
   -h, --help         this help
@@ -51,6 +54,8 @@ export function parseRunArgs(argv: readonly string[], stderrIsTty: boolean): Lin
         hotplug: { type: 'string' },
         'poll-ms': { type: 'string' },
         'no-inventory': { type: 'boolean' },
+        'mail-root': { type: 'string' },
+        'no-mail-egress': { type: 'boolean' },
         'log-level': { type: 'string' },
         'log-stderr': { type: 'boolean' },
       },
@@ -79,6 +84,8 @@ export function parseRunArgs(argv: readonly string[], stderrIsTty: boolean): Lin
     logToStderr: values['log-stderr'] === true || stderrIsTty,
     logLevel,
     inventory: values['no-inventory'] !== true,
+    mailRoot: resolve(values['mail-root'] ?? '/'),
+    mailEgress: values['no-mail-egress'] !== true,
   };
 }
 

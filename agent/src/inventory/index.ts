@@ -11,6 +11,7 @@ export {
 export {
   cleanText,
   toHardwareSection,
+  toMailSection,
   toNetworkSection,
   toOsSection,
   toPortsSection,
@@ -28,6 +29,7 @@ export {
 export {
   systemInformationSource,
   type InventorySource,
+  type MailAccountSource,
   type SiBios,
   type SiCpu,
   type SiMem,

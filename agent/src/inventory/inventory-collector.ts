@@ -7,6 +7,7 @@ import {
 } from './inventory-model.js';
 import {
   toHardwareSection,
+  toMailSection,
   toNetworkSection,
   toOsSection,
   toPortsSection,
@@ -50,6 +51,7 @@ const COLLECTORS: Collectors = {
   network: async ({ system }) => toNetworkSection(await system.networkInterfaces()),
   ports: async ({ system }) => toPortsSection(await system.networkConnections()),
   usb: async ({ system }) => toUsbSection(await system.usb()),
+  mail: async ({ mail }) => toMailSection(await mail.discover()),
 };
 
 /**

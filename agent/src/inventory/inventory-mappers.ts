@@ -1,6 +1,7 @@
 import type {
   HardwareSection,
   ListeningPort,
+  MailSection,
   NetworkInterfaceEntry,
   NetworkSection,
   OsSection,
@@ -11,7 +12,7 @@ import type {
   UserSession,
   UsersSection,
 } from './inventory-model.js';
-import type { SiBios, SiCpu, SiMem, SiNetworkConnection, SiNetworkInterface, SiOs, SiSystem, SiUsb, SiUser } from './inventory-source.js';
+import type { MailAccountSource, SiBios, SiCpu, SiMem, SiNetworkConnection, SiNetworkInterface, SiOs, SiSystem, SiUsb, SiUser } from './inventory-source.js';
 import type { SoftwareList } from './software-lister.js';
 
 /*
@@ -214,4 +215,21 @@ function usbId(device: SiUsb): string {
 
 export function toSoftwareSection(list: SoftwareList): SoftwareSection {
   return { source: list.source, ...listOf(list.packages), packages: list.packages };
+}
+
+/** Problems are for people reading the console: a few, each a line. */
+const MAX_MAIL_PROBLEMS = 50;
+const MAX_PROBLEM_CHARS = 512;
+
+/**
+ * The mail accounts as discovery found them (already checked, sorted, deduplicated and capped).
+ * `total` counts every account found, so a capped list says `truncated`.
+ */
+export function toMailSection(found: Awaited<ReturnType<MailAccountSource['discover']>>): MailSection {
+  const accounts = [...found.accounts];
+  const total = Number.isSafeInteger(found.total) && found.total > accounts.length ? found.total : accounts.length;
+  const problems = found.problems
+    .slice(0, MAX_MAIL_PROBLEMS)
+    .map((p) => (p.length > MAX_PROBLEM_CHARS ? `${p.slice(0, MAX_PROBLEM_CHARS)}…` : p));
+  return { total, truncated: total > accounts.length, accounts, problems };
 }

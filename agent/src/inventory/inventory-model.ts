@@ -1,3 +1,5 @@
+import type { MailAccount } from '../mail/accounts/mail-account.js';
+
 /**
  * The inventory an agent reports: one JSON object whose top-level keys are sections. The server
  * stores a snapshot as it is and applies a delta as a shallow merge of top-level keys
@@ -7,10 +9,13 @@
  *     {"collectedAt":"2026-11-25T10:00:00.000Z",
  *      "os":{"platform":"linux","distro":"Debian GNU/Linux","release":"12",…},
  *      "software":{"source":"dpkg","total":759,"truncated":false,"packages":[{"name":"adduser","version":"3.134"},…]},
- *      "ports":{"error":"timed out after 20000 ms"}, …}
+ *      "ports":{"error":"timed out after 20000 ms"},
+ *      "mail":{"total":1,"truncated":false,"problems":[],"accounts":[{"client":"thunderbird","user":"ahmed",
+ *        "address":"ahmed.benali@interieur.gov.dz","incoming":{"protocol":"imap","host":"imap.interieur.gov.dz","port":993},
+ *        "outgoing":{"host":"smtp.interieur.gov.dz","port":587},"source":"/home/ahmed/.thunderbird/k2f7w1qz.default-release/prefs.js"}]}, …}
  */
 
-export const INVENTORY_SECTIONS = ['hardware', 'os', 'users', 'software', 'network', 'ports', 'usb'] as const;
+export const INVENTORY_SECTIONS = ['hardware', 'os', 'users', 'software', 'network', 'ports', 'usb', 'mail'] as const;
 export type InventorySectionName = (typeof INVENTORY_SECTIONS)[number];
 
 /** What a section holds when its collector threw or timed out (collectors fail soft). */
@@ -104,6 +109,13 @@ export type UsbDeviceEntry = {
 };
 export type UsbSection = ListMeta & { readonly devices: readonly UsbDeviceEntry[] };
 
+/**
+ * The mail accounts configured for the PC's users (agent/src/mail/accounts), sorted by user,
+ * client, address. The server judges the addresses (`mail.account.unapproved`). `problems` says
+ * what could not be read (a damaged file, a link out of a home refused), file by file.
+ */
+export type MailSection = ListMeta & { readonly accounts: readonly MailAccount[]; readonly problems: readonly string[] };
+
 /** Each section's value when its collector succeeded. */
 export type InventorySections = {
   readonly hardware: HardwareSection;
@@ -113,6 +125,7 @@ export type InventorySections = {
   readonly network: NetworkSection;
   readonly ports: PortsSection;
   readonly usb: UsbSection;
+  readonly mail: MailSection;
 };
 
 /** `collectedAt` is metadata: it is sent along but never makes a delta by itself. */
@@ -127,6 +140,7 @@ export const SECTION_LISTS = {
   network: 'interfaces',
   ports: 'listening',
   usb: 'devices',
+  mail: 'accounts',
 } as const satisfies Partial<Record<InventorySectionName, string>>;
 export type ListSectionName = keyof typeof SECTION_LISTS;
 

@@ -1,4 +1,6 @@
 import si from 'systeminformation';
+import { MailAccountDiscovery } from '../mail/accounts/mail-account-discovery.js';
+import type { MailAccount } from '../mail/accounts/mail-account.js';
 import { PackageManagerSoftwareLister, type SoftwareLister } from './software-lister.js';
 
 /*
@@ -104,17 +106,26 @@ export interface SystemInformation {
   usb(): Promise<readonly SiUsb[]>;
 }
 
-/** Where collectInventory reads the machine from: systeminformation plus the package manager. */
+/** The mail accounts of the PC's users (MailAccountDiscovery fits). */
+export interface MailAccountSource {
+  discover(): Promise<{ readonly accounts: readonly MailAccount[]; readonly total: number; readonly problems: readonly string[] }>;
+}
+
+/** Where collectInventory reads the machine from: systeminformation, the package manager, the mail clients' files. */
 export interface InventorySource {
   readonly system: SystemInformation;
   readonly software: SoftwareLister;
+  readonly mail: MailAccountSource;
 }
 
 /**
  * The real source. systeminformation is CommonJS; from ESM under Node 20 its default import is
  * `module.exports`, the object carrying every function.
  */
-export function systemInformationSource(software: SoftwareLister = new PackageManagerSoftwareLister()): InventorySource {
+export function systemInformationSource(
+  software: SoftwareLister = new PackageManagerSoftwareLister(),
+  mail: MailAccountSource = new MailAccountDiscovery(),
+): InventorySource {
   return {
     system: {
       system: () => si.system(),
@@ -128,5 +139,6 @@ export function systemInformationSource(software: SoftwareLister = new PackageMa
       usb: () => si.usb(),
     },
     software,
+    mail,
   };
 }

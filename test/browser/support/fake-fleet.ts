@@ -76,9 +76,14 @@ export class FakeFleet {
     await this.enroll(h, token.json.token);
   }
 
-  /** Starts `portcullis-agent run` and waits until it is connected to the server. */
-  async run(): Promise<void> {
-    this.agent = new AgentProcess(['--state', this.stateDir, '--sysfs-root', this.fake.root, '--rescan-ms', '500', '--poll-ms', '50', '--log-stderr', '--log-level', 'warn', '--no-inventory']);
+  /**
+   * Starts `portcullis-agent run` and waits until it is connected to the server. The host's
+   * firewall is left alone (`--no-mail-egress`); with `mailRoot` the inventory runs and reads the
+   * users' mail client profiles from that fake tree, else there is no inventory.
+   */
+  async run(opts: { readonly mailRoot?: string } = {}): Promise<void> {
+    const inventory = opts.mailRoot === undefined ? ['--no-inventory'] : ['--mail-root', opts.mailRoot];
+    this.agent = new AgentProcess(['--state', this.stateDir, '--sysfs-root', this.fake.root, '--rescan-ms', '500', '--poll-ms', '50', '--log-stderr', '--log-level', 'warn', '--no-mail-egress', ...inventory]);
     await until('the agent to connect', async () => (await readStatusFile(this.stateDir))?.connected === true, 30_000);
   }
 
