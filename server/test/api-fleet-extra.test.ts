@@ -120,7 +120,7 @@ describe('REST API fleet extras (overview, usb-devices)', () => {
 
   it('counts violations by type per UTC day over 30 days, today last', async () => {
     const { violations } = await overview();
-    expect(violations.types).to.deep.equal(['device.blocked', 'device.rejected', 'port.blocked', 'mail.rejected']);
+    expect(violations.types).to.deep.equal(['device.blocked', 'device.rejected', 'port.blocked', 'mail.rejected', 'mail.account.unapproved', 'mail.egress.blocked']);
     expect(violations.perDay).to.have.length(30);
     expect(violations.perDay.at(-1)).to.deep.equal({ day: '2026-11-25', count: 2 });
     expect(violations.perDay.at(-2)).to.deep.equal({ day: '2026-11-24', count: 1 });

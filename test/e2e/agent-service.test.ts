@@ -8,7 +8,6 @@
  */
 import { expect } from 'chai';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeSysfs } from '@portcullis/agent/dist/test/support/fake-sysfs.js';
@@ -16,6 +15,7 @@ import { loadConfig } from '@portcullis/server/dist/src/config.js';
 import { startServer, type RunningServer } from '@portcullis/server/dist/src/main.js';
 import { AgentProcess, agentCli, readStatusFile } from './support/agent-process.js';
 import { agentEvents, call, until } from './support/server-api.js';
+import { freePort } from './support/free-port.js';
 
 const ADMIN_PASSWORD = 'e2e-admin-password-456';
 
@@ -30,17 +30,6 @@ const RULES = [
 const KEYBOARD = { vendor: '046d', product: 'c31c', productName: 'USB Keyboard', manufacturer: 'Logitech', interfaces: ['03:01:01'] };
 const FLASH = { vendor: '0781', product: '5567', productName: 'Cruzer Blade', manufacturer: 'SanDisk', serial: '4C530001230925117334', interfaces: ['08:06:50'] };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 describe('end to end: the agent service enforces on a fake sysfs tree and reports to the server', function () {
   this.timeout(120_000);

@@ -49,12 +49,21 @@ export class Api {
     return `${this.base}${path}`;
   }
 
-  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /** A POST of text as it is (a CSV file to import), with its content type. */
+  postText<T>(path: string, text: string, contentType: string): Promise<T> {
+    return this.send<T>('POST', path, { text, contentType });
+  }
+
+  call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.send<T>(method, path, body === undefined ? undefined : { text: JSON.stringify(body), contentType: 'application/json' });
+  }
+
+  private async send<T>(method: string, path: string, body: { text: string; contentType: string } | undefined): Promise<T> {
     const res = await this.fetchImpl(`${this.base}${path}`, {
       method,
       credentials: 'same-origin',
-      headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': body.contentType } : {}) },
+      ...(body !== undefined ? { body: body.text } : {}),
     });
     const text = await res.text();
     let json: unknown = null;

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
-import { ApiError, type Fetch } from '../src/api.js';
+import { Api, ApiError, type Fetch } from '../src/api.js';
 import { translateMsg, type Msg } from '../src/i18n/i18n.js';
-import { postCsv } from '../src/pages/mail/csv-upload.js';
 import {
   addressesPath,
   addressPath,
@@ -153,20 +152,20 @@ describe('mail registry: CSV upload', () => {
       seen = init;
       return new Response('{"created":1,"updated":0,"unchanged":0}', { status: 200 });
     };
-    expect(await postCsv('/api/v1/mail/addresses/import', 'address,owner\n', fetchImpl)).to.deep.equal({ created: 1, updated: 0, unchanged: 0 });
+    expect(await new Api(fetchImpl).postText('/mail/addresses/import', 'address,owner\n', 'text/csv')).to.deep.equal({ created: 1, updated: 0, unchanged: 0 });
     expect([seen?.method, seen?.credentials, seen?.body]).to.deep.equal(['POST', 'same-origin', 'address,owner\n']);
     expect((seen?.headers as Record<string, string>)['content-type']).to.equal('text/csv');
   });
 
   it('turns a 400 into an ApiError with the per-line details', async () => {
     const body = '{"error":{"code":"PORTCULLIS_ERR_BAD_REQUEST","message":"1 bad line","details":{"errors":[{"line":2,"message":"x"}]}}}';
-    const err = await postCsv('/u', 'x', answer(400, body)).catch((e: unknown) => e);
+    const err = await new Api(answer(400, body)).postText('/u', 'x', 'text/csv').catch((e: unknown) => e);
     expect(err).to.be.instanceOf(ApiError);
     expect([(err as ApiError).status, (err as ApiError).message, (err as ApiError).details]).to.deep.equal([400, '1 bad line', { errors: [{ line: 2, message: 'x' }] }]);
   });
 
   it('reports an answer that is not JSON clearly', async () => {
-    const err = await postCsv('/u', 'x', answer(413, '<html>too large</html>')).catch((e: unknown) => e);
+    const err = await new Api(answer(413, '<html>too large</html>')).postText('/u', 'x', 'text/csv').catch((e: unknown) => e);
     expect((err as ApiError).message).to.equal('the server answered 413 with something that is not JSON');
   });
 });

@@ -11,7 +11,6 @@
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -19,6 +18,7 @@ import { chromium, type Browser, type BrowserContext, type Locator, type Page } 
 import { loadConfig } from '@portcullis/server/dist/src/config.js';
 import { startServer, type RunningServer } from '@portcullis/server/dist/src/main.js';
 import { call, type Reply } from '../../e2e/support/server-api.js';
+import { freePort } from '../../e2e/support/free-port.js';
 
 export type Role = 'admin' | 'security' | 'viewer';
 export type Locale = 'az' | 'en';
@@ -43,18 +43,6 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-ne
 const CSP_WATCH = `document.addEventListener('securitypolicyviolation', (e) => {
   console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' at ' + e.sourceFile + ':' + e.lineNumber);
 });`;
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** Fails with a message a person can act on when the console was never built. */
 export function requireBuiltConsole(): void {

@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './free-port.js';
 
 const POSTFIX = '/usr/sbin/postfix';
 const SYSTEM_MASTER_CF = '/etc/postfix/master.cf';
@@ -114,18 +115,6 @@ function accepts(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** A port free right now on 127.0.0.1 (the listener is master.cf text, so it cannot be 0). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** Fails with what to install or how to run, rather than with a cryptic Postfix error. */
 async function checkPrerequisites(): Promise<void> {

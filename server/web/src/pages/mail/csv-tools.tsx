@@ -2,7 +2,6 @@ import { useState } from 'preact/hooks';
 import { ApiError } from '../../api.js';
 import { can, useApp } from '../../app-context.js';
 import { msg } from '../../i18n/i18n.js';
-import { postCsv } from './csv-upload.js';
 import { importDone, importRefused, type ImportCounts, type ImportOutcome } from './mail-registry.js';
 
 /**
@@ -26,7 +25,7 @@ export function CsvTools({ onImported }: { onImported: () => void }) {
     setBusy(true);
     setOutcome(null);
     try {
-      const counts = await postCsv<ImportCounts>(api.href('/mail/addresses/import'), await file.text());
+      const counts = await api.postText<ImportCounts>('/mail/addresses/import', await file.text(), 'text/csv');
       setOutcome(importDone(counts));
       onImported();
     } catch (err) {
