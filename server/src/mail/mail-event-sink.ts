@@ -12,6 +12,9 @@ export interface SinkLogger {
  * `maxPending` the oldest are dropped and counted, and the count becomes a `mail.events.dropped`
  * event of its own, so a loss is never silent.
  */
+/** Events per transaction: a few milliseconds of SQLite work, so no decision waits much longer. */
+const WRITE_CHUNK = 50;
+
 export class MailEventSink {
   #pending: Array<{ readonly group: string | null; readonly event: NewEvent }> = [];
   #dropped = 0;
@@ -65,18 +68,26 @@ export class MailEventSink {
       list.push(event);
       byGroup.set(group, list);
     }
-    for (const [group, events] of byGroup) {
-      try {
-        await this.store.ingestEvents(null, group, events, now);
-      } catch (err) {
-        // Put them back (bounded by add's limit next time) so a database hiccup loses nothing.
-        this.logger.error('storing mail events failed; will retry', { error: (err as Error).message, count: events.length });
-        this.#pending.unshift(...events.map((event) => ({ group, event })));
-        this.#timer ??= setTimeout(() => {
-          this.#timer = null;
-          void this.flush();
-        }, 1_000);
+    for (const [group, all] of byGroup) {
+      for (let i = 0; i < all.length; i += WRITE_CHUNK) {
+        await this.#ingest(group, all.slice(i, i + WRITE_CHUNK), now);
+        // SQLite writes block the event loop: let waiting policy requests through between chunks.
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
+    }
+  }
+
+  async #ingest(group: string | null, events: NewEvent[], now: string): Promise<void> {
+    try {
+      await this.store.ingestEvents(null, group, events, now);
+    } catch (err) {
+      // Put them back (bounded by add's limit next time) so a database hiccup loses nothing.
+      this.logger.error('storing mail events failed; will retry', { error: (err as Error).message, count: events.length });
+      this.#pending.unshift(...events.map((event) => ({ group, event })));
+      this.#timer ??= setTimeout(() => {
+        this.#timer = null;
+        void this.flush();
+      }, 1_000);
     }
   }
 }
