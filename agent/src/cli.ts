@@ -6,6 +6,7 @@ import { CommandError, Exit, type CommandIo } from './commands/io.js';
 import { rulesCommand, RULES_HELP } from './commands/rules-command.js';
 import { runCommand, RUN_HELP } from './commands/run-command.js';
 import { statusCommand, STATUS_HELP } from './commands/status-command.js';
+import { uninstallCommand, UNINSTALL_HELP } from './commands/uninstall-command.js';
 import { VERSION } from './version.js';
 
 export { VERSION };
@@ -20,6 +21,7 @@ Commands:
   status   is the agent service running, connected, on which policy (exit 3: not running)
   devices  the USB devices present now, and what the policy in force decides for each
   break-glass  restore keyboards and mice locked out by a policy (root; reported to the server)
+  uninstall    may the agent be removed? checks this PC's uninstall code (the package runs it)
   eval     decide devices (JSON lines) against a USBGuard rule file
   rules    check or normalize a USBGuard rule file
 
@@ -37,6 +39,7 @@ const COMMANDS: Readonly<Record<string, { run: Command; help: string }>> = {
   status: { run: (argv, io) => statusCommand(argv, io), help: STATUS_HELP },
   devices: { run: (argv, io) => devicesCommand(argv, io), help: DEVICES_HELP },
   'break-glass': { run: (argv, io) => breakGlassCommand(argv, io), help: BREAK_GLASS_HELP },
+  uninstall: { run: (argv, io) => uninstallCommand(argv, io), help: UNINSTALL_HELP },
   eval: { run: (argv, io) => evalCommand(argv, io, () => new Date()), help: EVAL_HELP },
   rules: { run: rulesCommand, help: RULES_HELP },
 };

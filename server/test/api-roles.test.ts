@@ -64,6 +64,8 @@ const ROWS: Readonly<Record<string, Row>> = {
   'POST /api/v1/agents/{id}/revoke': { access: 'admin', url: (s) => `${V1}/agents/${s.agentId}/revoke` },
   // a command runs on the PC (rescan, temporary grant…): admin only
   'POST /api/v1/agents/{id}/commands': { access: 'admin', url: (s) => `${V1}/agents/${s.agentId}/commands` },
+  // an uninstall code lets the agent be removed from its PC (tamper protection): admin only
+  'POST /api/v1/agents/{id}/uninstall-code': { access: 'admin', url: (s) => `${V1}/agents/${s.agentId}/uninstall-code` },
   // events: everyone reads; security triages and exports
   'GET /api/v1/events': { access: 'viewer', url: () => `${V1}/events` },
   'GET /api/v1/events/{id}': { access: 'viewer', url: (s) => `${V1}/events/${s.eventId}` },

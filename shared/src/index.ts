@@ -5,3 +5,4 @@ export * from './device/classify.js';
 export * from './device/usb-classes.js';
 export * from './policy/index.js';
 export * from './protocol/index.js';
+export * from './agent/uninstall-code.js';

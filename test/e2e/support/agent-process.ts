@@ -6,6 +6,15 @@ import { fileURLToPath } from 'node:url';
 /** The agent's real command line, as installed (test/dist/e2e/support → agent/bin). */
 export const AGENT_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'agent', 'bin', 'portcullis-agent.js');
 
+/**
+ * PORTCULLIS_AGENT_BIN names a packaged agent (the single-file binary) to run directly instead of
+ * node + AGENT_BIN: the installers' tests run this suite against what ships.
+ */
+function agentCommand(args: readonly string[]): [string, string[]] {
+  const packaged = process.env.PORTCULLIS_AGENT_BIN;
+  return packaged ? [packaged, [...args]] : [process.execPath, [AGENT_BIN, ...args]];
+}
+
 /** A clean environment: the service must not depend on (or honour) the caller's NODE_OPTIONS. */
 function agentEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const { NODE_OPTIONS: _ignored, ...rest } = process.env;
@@ -21,7 +30,8 @@ export interface CliResult {
 /** Runs one agent command to completion. */
 export function agentCli(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [AGENT_BIN, ...args], { env: agentEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command, commandArgs] = agentCommand(args);
+    const child = spawn(command, commandArgs, { env: agentEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
@@ -38,7 +48,8 @@ export class AgentProcess {
   readonly exited: Promise<number | null>;
 
   constructor(args: readonly string[]) {
-    this.child = spawn(process.execPath, [AGENT_BIN, 'run', ...args], { env: agentEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+    const [command, commandArgs] = agentCommand(['run', ...args]);
+    this.child = spawn(command, commandArgs, { env: agentEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
     this.child.stderr?.on('data', (c: Buffer) => {
       this.stderr = (this.stderr + c.toString('utf8')).slice(-20_000);
     });

@@ -1,4 +1,5 @@
-import { COMMAND_NAMES, type CommandName } from '@portcullis/shared';
+import { createHmac } from 'node:crypto';
+import { COMMAND_NAMES, issueUninstallCode, type CommandName, type UninstallMac } from '@portcullis/shared';
 import type { FastifyInstance } from 'fastify';
 import type { AgentRecord } from '../../store/store.js';
 import { badRequest, conflict, notFound } from '../api-error.js';
@@ -28,6 +29,16 @@ const listQuery = {
     hostname: { type: 'string', maxLength: 253 },
   },
 } as const;
+
+/**
+ * The uninstall code's key: the agent's stored secret hash as its 32 bytes, which the agent
+ * computes from its secret (shared/src/agent/uninstall-code.ts).
+ */
+export function uninstallMac(secretHash: string): UninstallMac {
+  if (!/^[0-9a-f]{64}$/.test(secretHash)) throw new Error('the stored agent secret hash is not SHA-256 hex');
+  const key = Buffer.from(secretHash, 'hex');
+  return (message) => createHmac('sha256', key).update(message, 'utf8').digest();
+}
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } } as const;
 
@@ -127,6 +138,19 @@ export function agentRoutes(deps: ServerDeps) {
         if (commandId === null) throw conflict(`agent ${agent.id} is not connected; try again when it is online`);
         await audit(deps, request, 'agent.command', agent.id, { name: request.body.name, commandId });
         return reply.status(202).send({ commandId });
+      },
+    );
+
+    app.post<{ Params: { id: string } }>(
+      '/agents/:id/uninstall-code',
+      { config: { access: 'admin', summary: "An agent's uninstall code: removing the agent from its PC needs it (valid today and tomorrow, UTC)" }, schema: { params: idParams } },
+      async (request, reply) => {
+        const agent = await deps.store.getAgent(request.params.id);
+        if (!agent || agent.revokedAt) throw notFound(`agent ${request.params.id}`);
+        const issued = issueUninstallCode(uninstallMac(agent.secretHash), agent.id, deps.clock());
+        // Who asked for which PC's removal, never the code: the audit trail is readable by security staff.
+        await audit(deps, request, 'agent.uninstall-code', agent.id, { hostname: agent.hostname, day: issued.day, validUntil: issued.validUntil });
+        return reply.status(201).send({ agentId: agent.id, hostname: agent.hostname, code: issued.code, validUntil: issued.validUntil });
       },
     );
   };

@@ -21,9 +21,27 @@ function NoticeLine({ notice, testid }: { notice: Notice; testid: string }) {
   );
 }
 
-/** Admin actions: move to a group (with confirmation), refresh inventory, rescan, revoke (with confirmation). */
+/** POST /agents/:id/uninstall-code: the code that lets this computer's agent be removed. */
+export interface UninstallCode {
+  readonly agentId: string;
+  readonly hostname: string;
+  readonly code: string;
+  readonly validUntil: string;
+}
+
+/**
+ * What to run on the computer with the code: the .deb's removal (the agent's own refusal message
+ * says the same); null on Windows, whose installer takes the code its own way.
+ */
+export function removalCommand(os: string, code: string): string | null {
+  if (/windows/i.test(os)) return null;
+  return `sudo PORTCULLIS_UNINSTALL_CODE=${code} apt remove portcullis-agent`;
+}
+
+/** Admin actions: move to a group (with confirmation), refresh inventory, rescan, revoke (with confirmation), uninstall code. */
 export function ComputerActions({ agent, onChanged }: { agent: AgentView; onChanged: () => void }) {
-  const { t, api } = useApp();
+  const { t, api, locale } = useApp();
+  const [uninstall, setUninstall] = useState<UninstallCode | null>(null);
   const [groups, setGroups] = useState<string[]>([]);
   const [target, setTarget] = useState('');
   const [confirming, setConfirming] = useState<'move' | 'revoke' | null>(null);
@@ -64,6 +82,12 @@ export function ComputerActions({ agent, onChanged }: { agent: AgentView; onChan
       onChanged();
       return msg('computers.revoke.done');
     });
+  const uninstallCode = () =>
+    run(async () => {
+      setUninstall(await api.post<UninstallCode>(`/agents/${enc}/uninstall-code`));
+      return msg('computers.uninstall.audited');
+    });
+  const removal = uninstall === null ? null : removalCommand(agent.os, uninstall.code);
 
   return (
     <section aria-labelledby="computer-actions-h" class="computer-actions">
@@ -89,10 +113,29 @@ export function ComputerActions({ agent, onChanged }: { agent: AgentView; onChan
         <button type="button" class="secondary" disabled={busy} onClick={() => void command('rescan')} data-testid="computer-rescan">
           {t('computers.rescan')}
         </button>
+        <button type="button" class="secondary" disabled={busy} onClick={() => void uninstallCode()} data-testid="computer-uninstall-code">
+          {t('computers.uninstall')}
+        </button>
         <button type="button" class="danger" disabled={busy} onClick={() => setConfirming('revoke')} data-testid="computer-revoke">
           {t('computers.revoke')}
         </button>
       </div>
+      {uninstall !== null && uninstall.agentId === agent.id && (
+        <div class="confirm" data-testid="uninstall-code">
+          <p>
+            {t('computers.uninstall.for', { host: uninstall.hostname })}{' '}
+            <strong>
+              <code data-testid="uninstall-code-value">{uninstall.code}</code>
+            </strong>
+          </p>
+          <p>{t('computers.uninstall.valid', { time: formatTime(locale, uninstall.validUntil) })}</p>
+          {removal !== null && (
+            <p>
+              {t('computers.uninstall.run')} <code>{removal}</code>
+            </p>
+          )}
+        </div>
+      )}
       {confirming !== null && (
         <div class="confirm" role="alertdialog" aria-labelledby="computer-confirm-text">
           <p id="computer-confirm-text">

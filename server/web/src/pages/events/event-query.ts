@@ -30,6 +30,8 @@ export const KNOWN_TYPES = [
   'agent.silent',
   'agent.break-glass',
   'agent.fail-closed-failed',
+  'agent.uninstall',
+  'agent.uninstalled',
   'mail.rejected',
   'mail.account.unapproved',
   'mail.egress.blocked',
