@@ -5,13 +5,14 @@
  * leaves the package usable, the tamper protection (removal refused without a code, allowed with
  * the console's code or forced by root with the server told first), upgrades without a code, and
  * purge (state, configuration and the nftables table gone); and, with a stand-in systemctl, what
- * the scripts ask of systemd where it runs.
+ * the scripts ask of systemd where it runs; and the console's one-line install command, run as shown.
  *
  * The cases run in order on one root: each starts from the state the previous one left.
  */
 import { expect } from 'chai';
 import { chmod, copyFile, lstat, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { VERSION } from '@portcullis/agent/dist/src/version.js';
+import { debFileName, debInstallCommand } from '@portcullis/shared';
 import { agentDeb, ChrootRoot, TestServer, type RunResult } from './deb-support.js';
 
 const PKG = '/tmp/portcullis-agent.deb';
@@ -238,5 +239,29 @@ describe('deb: installed with dpkg in a Debian 12 chroot', function () {
     expect(atRemoval).to.include('stop portcullis-agent-watchdog.timer portcullis-agent.service');
     expect(atRemoval).to.include('--system daemon-reload');
     await root.exec(['rm', '-r', '/run/systemd/system', '/usr/local/bin/systemctl']);
+  });
+
+  it("enrolls with the console's one-line package command, run as shown in root's home (issue 7)", async () => {
+    // What the tokens page builds it from: GET /server-info, the browser's address standing in
+    // for the URL this server was not told, and a fresh token.
+    const info = await server.call('GET', '/api/v1/server-info');
+    expect(info.status, JSON.stringify(info.json)).to.equal(200);
+    const { caFingerprint256, agentVersion } = info.json as { caFingerprint256: string; agentVersion: string };
+    expect({ caFingerprint256, agentVersion }).to.deep.equal({ caFingerprint256: server.caFingerprint, agentVersion: VERSION });
+    const token = await server.enrollmentToken();
+    const line = debInstallCommand(token, server.url, caFingerprint256, agentVersion);
+    // The admin downloaded the package under its own name into the folder `sudo -i` lands in.
+    await copyFile(root.path(PKG), root.path(`root/${debFileName(VERSION)}`));
+
+    // The line is handed to sh untouched, as a root shell would read it when pasted.
+    const result = await root.exec(['sh', '-c', 'cd /root && exec sh -c "$1"', 'sh', line]);
+    expect(result.code, result.stdout + result.stderr).to.equal(0);
+    expect(result.stdout).to.match(/Enrolled as \S+ in group default; state in \/var\/lib\/portcullis/);
+    expect(result.stdout + result.stderr).to.not.contain(token);
+    expect(await status()).to.equal(`ii ${VERSION}`);
+    expect(await mode('var/lib/portcullis/identity.json')).to.equal(0o600);
+    expect(await server.agentIds()).to.include((await identity()).agentId);
+    const purged = await dpkg(['--purge', 'portcullis-agent'], { PORTCULLIS_FORCE_REMOVE: '1' });
+    expect(purged.code, purged.stdout + purged.stderr).to.equal(0);
   });
 });

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PRODUCT_VERSION } from '@portcullis/shared';
 import BetterSqlite3 from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../src/api/app.js';
@@ -208,7 +209,7 @@ describe('REST API admin extras', () => {
   describe('GET /server-info', () => {
     it('answers nulls when the server was not told its URL', async () => {
       const res = await api().call('GET', `${V1}/server-info`, { token: tokens.admin });
-      expect(res.json()).to.deep.equal({ url: null, caFingerprint256: null });
+      expect(res.json()).to.deep.equal({ url: null, caFingerprint256: null, agentVersion: PRODUCT_VERSION });
     });
   });
 });
@@ -300,8 +301,8 @@ describe('REST API admin extras on a server with a URL, and a tampered database'
   });
   const get = (url: string) => app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
 
-  it('GET /server-info tells the URL and CA fingerprint', async () => {
-    expect((await get(`${V1}/server-info`)).json()).to.deep.equal({ url: 'https://portcullis.example.az:8443', caFingerprint256: 'AB:CD:EF' });
+  it('GET /server-info tells the URL, the CA fingerprint and the agent version', async () => {
+    expect((await get(`${V1}/server-info`)).json()).to.deep.equal({ url: 'https://portcullis.example.az:8443', caFingerprint256: 'AB:CD:EF', agentVersion: PRODUCT_VERSION });
   });
 
   it('GET /audit/verify reports both chains intact with their sizes', async () => {

@@ -6,3 +6,5 @@ export * from './device/usb-classes.js';
 export * from './policy/index.js';
 export * from './protocol/index.js';
 export * from './agent/uninstall-code.js';
+export * from './agent/install-commands.js';
+export * from './version.js';

@@ -34,6 +34,11 @@ describe("console: the issue's done-when flow in Chromium", function () {
     expect(command).to.contain(`--server ${h.url}`);
     expect(command).to.contain(`--fingerprint ${h.server?.caFingerprint256}`);
     expect(command).to.contain(await page.getByTestId('tokens-secret').inputValue());
+    // The package line for a new PC carries the same server, token and CA (installers/test/deb-install runs it).
+    const debLine = await page.getByTestId('tokens-command-deb').inputValue();
+    expect(debLine).to.match(/^PORTCULLIS_SERVER=\S+ PORTCULLIS_TOKEN=\S+ PORTCULLIS_FINGERPRINT=\S+ dpkg -i portcullis-agent_[0-9.]+_amd64\.deb$/);
+    expect(debLine).to.contain(await page.getByTestId('tokens-secret').inputValue());
+    expect(debLine).to.contain(`PORTCULLIS_FINGERPRINT=${h.server?.caFingerprint256}`);
     expect(await page.getByTestId('tokens-row').count()).to.equal(1);
     await screenshot(page, 'tokens-created-az');
 

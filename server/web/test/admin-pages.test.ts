@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { auditSearchPath, detailPairs, filterFromQuery, localToIso } from '../src/pages/audit/audit-query.js';
-import { expiresInUntil, installCommand, shellQuote, tokenState } from '../src/pages/tokens/token-logic.js';
+import { expiresInUntil, installLines, tokenState, type ServerInfo } from '../src/pages/tokens/token-logic.js';
 import { USERNAME_PATTERN, sortUsers, type UserView } from '../src/pages/users/user-logic.js';
 
 const NOW = new Date('2026-11-25T10:00:00.000Z');
@@ -26,20 +26,45 @@ describe('tokens page logic', () => {
     it('refuses an unreadable date', () => expect(expiresInUntil(new Date(''), NOW)).to.equal(null));
   });
 
-  describe('installCommand', () => {
-    it('prints the agent enroll line with the token, URL and CA fingerprint', () => {
-      expect(installCommand('pct_AbC-d_9', 'https://portcullis.example.az:8443/', 'AB:CD:EF')).to.equal(
-        'sudo PORTCULLIS_ENROLL_TOKEN=pct_AbC-d_9 portcullis-agent enroll --server https://portcullis.example.az:8443 --fingerprint AB:CD:EF',
-      );
-    });
-    it('leaves out --fingerprint when the server does not know it', () => {
-      expect(installCommand('pct_x', 'https://h:8443', null)).to.equal('sudo PORTCULLIS_ENROLL_TOKEN=pct_x portcullis-agent enroll --server https://h:8443');
-    });
-    it('quotes anything a shell would read differently', () => {
-      expect(shellQuote("a b'c")).to.equal(`'a b'\\''c'`);
-      expect(shellQuote('$(rm -rf /)')).to.equal(`'$(rm -rf /)'`);
-      expect(shellQuote('https://h:1/x')).to.equal('https://h:1/x');
-    });
+  describe('installLines', () => {
+    // The builders themselves are tested in shared/test/install-commands.test.ts; here, which
+    // lines the page offers from what GET /server-info told it.
+    const FULL: ServerInfo = { url: 'https://portcullis.example.az:8443/', caFingerprint256: 'AB:CD:EF', agentVersion: '0.1.0' };
+    const rows: Array<[string, ServerInfo, { deb: { command: string; file: string } | null; enroll: string }]> = [
+      // everything known: the package line for a new PC and the enroll line for an installed agent
+      [
+        'both lines',
+        FULL,
+        {
+          deb: {
+            command: 'PORTCULLIS_SERVER=https://portcullis.example.az:8443 PORTCULLIS_TOKEN=pct_AbC-d_9 PORTCULLIS_FINGERPRINT=AB:CD:EF dpkg -i portcullis-agent_0.1.0_amd64.deb',
+            file: 'portcullis-agent_0.1.0_amd64.deb',
+          },
+          enroll: 'sudo PORTCULLIS_ENROLL_TOKEN=pct_AbC-d_9 portcullis-agent enroll --server https://portcullis.example.az:8443 --fingerprint AB:CD:EF',
+        },
+      ],
+      // no public URL: the browser's address stands in, in both lines
+      [
+        'URL guessed',
+        { ...FULL, url: null },
+        {
+          deb: {
+            command: 'PORTCULLIS_SERVER=https://h:8443 PORTCULLIS_TOKEN=pct_AbC-d_9 PORTCULLIS_FINGERPRINT=AB:CD:EF dpkg -i portcullis-agent_0.1.0_amd64.deb',
+            file: 'portcullis-agent_0.1.0_amd64.deb',
+          },
+          enroll: 'sudo PORTCULLIS_ENROLL_TOKEN=pct_AbC-d_9 portcullis-agent enroll --server https://h:8443 --fingerprint AB:CD:EF',
+        },
+      ],
+      // no fingerprint: postinst would refuse the package line, so only the enroll line (without --fingerprint)
+      ['no fingerprint', { ...FULL, caFingerprint256: null }, { deb: null, enroll: 'sudo PORTCULLIS_ENROLL_TOKEN=pct_AbC-d_9 portcullis-agent enroll --server https://portcullis.example.az:8443' }],
+      // an older server that does not tell the agent version: no file to name
+      ['no agent version', { ...FULL, agentVersion: null }, { deb: null, enroll: 'sudo PORTCULLIS_ENROLL_TOKEN=pct_AbC-d_9 portcullis-agent enroll --server https://portcullis.example.az:8443 --fingerprint AB:CD:EF' }],
+      // a version that cannot name a file is not offered rather than breaking the page
+      ['unusable agent version', { ...FULL, agentVersion: '../x' }, { deb: null, enroll: 'sudo PORTCULLIS_ENROLL_TOKEN=pct_AbC-d_9 portcullis-agent enroll --server https://portcullis.example.az:8443 --fingerprint AB:CD:EF' }],
+    ];
+    for (const [name, info, expected] of rows) {
+      it(name, () => expect(installLines('pct_AbC-d_9', info, 'https://h:8443')).to.deep.equal(expected));
+    }
   });
 
   describe('tokenState', () => {

@@ -1,3 +1,4 @@
+import { PRODUCT_VERSION } from '@portcullis/shared';
 import type { FastifyInstance } from 'fastify';
 import type { AuditRecord, ChainCheck, UserRecord } from '../../store/store.js';
 import { badRequest, conflict, notFound } from '../api-error.js';
@@ -185,9 +186,11 @@ export function adminExtraRoutes(deps: ServerDeps) {
       },
     );
 
-    app.get('/server-info', { config: { access: 'admin', summary: 'The URL and CA fingerprint agents enroll with' } }, async () => ({
+    app.get('/server-info', { config: { access: 'admin', summary: 'The URL and CA fingerprint agents enroll with, and the agent version released with this server' } }, async () => ({
       url: deps.options.publicUrl ?? null,
       caFingerprint256: deps.options.caFingerprint256 ?? null,
+      // The console names the agent's package after it (portcullis-agent_<version>_amd64.deb).
+      agentVersion: PRODUCT_VERSION,
     }));
   };
 }

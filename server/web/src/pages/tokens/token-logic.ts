@@ -1,4 +1,5 @@
-/** Pure helpers of the tokens page: expiry choices and the ready install command. */
+/** Pure helpers of the tokens page: expiry choices and the ready install commands. */
+import { debFileName, debInstallCommand, enrollCommand, isDebVersion } from '@portcullis/shared';
 
 /** The expiry presets the page offers, as the server's `expiresIn` durations. */
 export const EXPIRY_PRESETS = ['1h', '1d', '7d', '30d'] as const;
@@ -22,21 +23,32 @@ export function expiresInUntil(until: Date, now: Date): string | null {
   return `${hours}h`;
 }
 
-/** Single-quotes a word for a POSIX shell when it holds anything but plainly safe characters. */
-export function shellQuote(word: string): string {
-  if (/^[A-Za-z0-9_./:@%+=,-]+$/.test(word)) return word;
-  return `'${word.replace(/'/g, `'\\''`)}'`;
+/** What GET /api/v1/server-info tells the page; null where the server does not know. */
+export interface ServerInfo {
+  readonly url: string | null;
+  readonly caFingerprint256: string | null;
+  readonly agentVersion: string | null;
+}
+
+/** The two lines shown with a new token; `deb` is null when the server lacks what it needs. */
+export interface InstallLines {
+  /** Installs the .deb (`file`) and enrolls, in a root shell; needs the CA fingerprint and the agent version. */
+  readonly deb: { readonly command: string; readonly file: string } | null;
+  /** Enrolls a PC whose agent is already installed. */
+  readonly enroll: string;
 }
 
 /**
- * The line an admin pastes on the PC to enroll it (agent/src/commands/enroll-command.ts). It runs
- * as root through sudo, with the token as sudo's own variable assignment (a variable set before
- * `sudo` would be dropped by sudo's env_reset), so it stays out of the agent's argv.
+ * The install lines for a new token. `fallbackUrl` (the browser's address) stands in when the
+ * server was not told its public URL. Without a fingerprint the package line would only fail
+ * on the PC (postinst needs all three values), and without a usable agent version it would name
+ * no real file, so then it is not offered.
  */
-export function installCommand(token: string, serverUrl: string, caFingerprint: string | null): string {
-  const parts = ['sudo', `PORTCULLIS_ENROLL_TOKEN=${shellQuote(token)}`, 'portcullis-agent', 'enroll', '--server', shellQuote(serverUrl.replace(/\/+$/, ''))];
-  if (caFingerprint) parts.push('--fingerprint', shellQuote(caFingerprint));
-  return parts.join(' ');
+export function installLines(token: string, info: ServerInfo, fallbackUrl: string): InstallLines {
+  const url = info.url ?? fallbackUrl;
+  const { caFingerprint256: fingerprint, agentVersion: version } = info;
+  const deb = fingerprint && version && isDebVersion(version) ? { command: debInstallCommand(token, url, fingerprint, version), file: debFileName(version) } : null;
+  return { deb, enroll: enrollCommand(token, url, info.caFingerprint256) };
 }
 
 export type TokenState = 'active' | 'expired' | 'revoked';

@@ -3,7 +3,7 @@ import { useApp } from '../../app-context.js';
 import { formatTime, msg, msgN, type Msg } from '../../i18n/i18n.js';
 import type { Route } from '../../router.js';
 import { CopyField } from './copy-field.js';
-import { EXPIRY_PRESETS, MAX_TOKEN_DAYS, expiresInUntil, installCommand, tokenState, type ExpiryPreset } from './token-logic.js';
+import { EXPIRY_PRESETS, MAX_TOKEN_DAYS, expiresInUntil, installLines, tokenState, type ExpiryPreset, type ServerInfo } from './token-logic.js';
 
 interface TokenView {
   readonly id: string;
@@ -22,18 +22,13 @@ interface Created {
   readonly expiresAt: string;
 }
 
-interface ServerInfo {
-  readonly url: string | null;
-  readonly caFingerprint256: string | null;
-}
-
 type Expiry = ExpiryPreset | 'date';
 
 export function TokensPage(_props: { route: Route }) {
   const { api, t, tm, locale } = useApp();
   const [tokens, setTokens] = useState<TokenView[] | null>(null);
   const [groups, setGroups] = useState<string[]>([]);
-  const [info, setInfo] = useState<ServerInfo>({ url: null, caFingerprint256: null });
+  const [info, setInfo] = useState<ServerInfo>({ url: null, caFingerprint256: null, agentVersion: null });
   const [group, setGroup] = useState('');
   const [expiry, setExpiry] = useState<Expiry>('1d');
   const [until, setUntil] = useState('');
@@ -102,7 +97,7 @@ export function TokensPage(_props: { route: Route }) {
     }
   };
 
-  const serverUrl = info.url ?? location.origin;
+  const lines = created && installLines(created.token, info, location.origin);
   const now = new Date();
 
   return (
@@ -151,17 +146,18 @@ export function TokensPage(_props: { route: Route }) {
         </p>
       )}
 
-      {created !== null && (
+      {created !== null && lines !== null && (
         <div class="tokens-created" role="region" aria-labelledby="tokens-created-heading" data-testid="tokens-created">
           <h2 id="tokens-created-heading">{t('tokens.created.heading')}</h2>
           <p class="notice">{t('tokens.created.once')}</p>
           <CopyField label={t('tokens.created.token')} value={created.token} testid="tokens-secret" />
-          <CopyField
-            label={t('tokens.created.command')}
-            value={installCommand(created.token, serverUrl, info.caFingerprint256)}
-            multiline
-            testid="tokens-command"
-          />
+          {lines.deb && (
+            <>
+              <CopyField label={t('tokens.created.commandDeb')} value={lines.deb.command} multiline testid="tokens-command-deb" />
+              <p class="tokens-muted">{t('tokens.created.commandDebHint', { file: lines.deb.file })}</p>
+            </>
+          )}
+          <CopyField label={t('tokens.created.command')} value={lines.enroll} multiline testid="tokens-command" />
           {info.caFingerprint256 === null && <p class="error">{t('tokens.created.noFingerprint')}</p>}
           {info.url === null && <p>{t('tokens.created.urlGuessed')}</p>}
           <button type="button" class="secondary" onClick={() => setCreated(null)} data-testid="tokens-created-hide">
