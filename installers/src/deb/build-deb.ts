@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { hashFolders, readStamp, sameInputs, sha256File, sha256IfExists } from '../build-stamp.js';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
@@ -101,7 +102,7 @@ export async function buildDeb(opts: BuildDebOptions): Promise<string> {
   const output = join(opts.outDir, debFileName(opts.version));
   const stampFile = `${output}.build.json`;
   const inputs = { schema: 1 as const, version: opts.version, maintainer, sourceDateEpoch: epoch, binary: await sha256File(opts.binary), recipe: await recipeHash() };
-  const stamp = await readStamp(stampFile);
+  const stamp = await readStamp<BuildStamp>(stampFile);
   if (!opts.force && stamp !== null && sameInputs(stamp, inputs) && (await sha256IfExists(output)) === stamp.output) {
     log(`deb: ${output} is up to date`);
     return output;
@@ -222,54 +223,18 @@ function sourceDateEpochFromEnv(): number | null {
   return Number(text);
 }
 
-async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
 async function md5File(file: string): Promise<string> {
   const hash = createHash('md5');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 
-async function sha256IfExists(file: string): Promise<string | null> {
-  try {
-    return await sha256File(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-}
 
 /** The assets and this builder's compiled files: a change to either rebuilds the package. */
-async function recipeHash(): Promise<string> {
-  const hash = createHash('sha256');
-  for (const dir of [DEBIAN_ASSETS_DIR, DEB_DIST_DIR]) {
-    const files = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile() && !e.name.endsWith('.map')).map((e) => e.name).sort();
-    for (const f of files) hash.update(`${f}\0`).update(await readFile(join(dir, f))).update('\0');
-  }
-  return hash.digest('hex');
-}
-
-async function readStamp(file: string): Promise<BuildStamp | null> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as BuildStamp;
-  } catch (err) {
-    // No stamp or a damaged one: either way the package is rebuilt.
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || err instanceof SyntaxError) return null;
-    throw err;
-  }
-}
-
-function sameInputs(a: BuildStamp, b: Omit<BuildStamp, 'output'>): boolean {
-  return (
-    a.schema === b.schema &&
-    a.version === b.version &&
-    a.maintainer === b.maintainer &&
-    a.sourceDateEpoch === b.sourceDateEpoch &&
-    a.binary === b.binary &&
-    a.recipe === b.recipe
-  );
+function recipeHash(): Promise<string> {
+  const keep = (name: string) => !name.endsWith('.map');
+  return hashFolders([
+    { dir: DEBIAN_ASSETS_DIR, keep },
+    { dir: DEB_DIST_DIR, keep },
+  ]);
 }

@@ -1,13 +1,12 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, open, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { CACHE_DIR } from '../sea/layout.js';
 import type { NpmClient } from '../sea/node-dist.js';
-import { sha256File } from '../sea/sea-binary.js';
+import { hashFolders, readStamp, sameInputs, sha256File, sha256IfExists } from '../build-stamp.js';
 import { checkMsiVersion, CUSTOM_ACTION_TYPES, parseIdt, postProcessQueries, productCode, UPGRADE_CODE, type MsiTable } from './msi-tables.js';
 import { cmdCleanEnv, extractWinsw, WINSW_SHA256, winswConfig } from './winsw.js';
 
@@ -70,7 +69,7 @@ export async function buildMsi(opts: BuildMsiOptions): Promise<string> {
   const output = join(opts.outDir, msiFileName(version));
   const stampFile = `${output}.build.json`;
   const inputs = { schema: 1 as const, version, exe: await sha256File(opts.exe), winsw: WINSW_SHA256, recipe: await recipeHash() };
-  const stamp = await readStamp(stampFile);
+  const stamp = await readStamp<BuildStamp>(stampFile);
   if (!opts.force && stamp !== null && sameInputs(stamp, inputs) && (await sha256IfExists(output)) === stamp.output) {
     log(`msi: ${output} is up to date`);
     return output;
@@ -169,33 +168,12 @@ async function checkPeX64(file: string): Promise<void> {
   if (!ok) throw new Error(`${file} is not a 64-bit Windows executable (x64 PE): the .msi needs buildWindowsBinary's portcullis-agent-<version>-win-x64.exe`);
 }
 
-async function recipeHash(): Promise<string> {
-  const hash = createHash('sha256');
-  for (const asset of ASSETS) hash.update(`${asset}\0`).update(await readFile(join(WINDOWS_ASSETS_DIR, asset))).update('\0');
-  const compiled = (await readdir(MSI_DIST_DIR)).filter((f) => f.endsWith('.js')).sort();
-  for (const f of compiled) hash.update(`${f}\0`).update(await readFile(join(MSI_DIST_DIR, f))).update('\0');
-  return hash.digest('hex');
+function recipeHash(): Promise<string> {
+  return hashFolders([
+    { dir: WINDOWS_ASSETS_DIR, keep: (f) => (ASSETS as readonly string[]).includes(f) },
+    { dir: MSI_DIST_DIR, keep: (f) => f.endsWith('.js') },
+  ]);
 }
 
-async function readStamp(file: string): Promise<BuildStamp | null> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as BuildStamp;
-  } catch (err) {
-    // No stamp or a damaged one: either way the package is rebuilt.
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || err instanceof SyntaxError) return null;
-    throw err;
-  }
-}
 
-function sameInputs(a: BuildStamp, b: Omit<BuildStamp, 'output'>): boolean {
-  return a.schema === b.schema && a.version === b.version && a.exe === b.exe && a.winsw === b.winsw && a.recipe === b.recipe;
-}
 
-async function sha256IfExists(file: string): Promise<string | null> {
-  try {
-    return await sha256File(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-}

@@ -1,7 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -11,6 +9,9 @@ import { CACHE_DIR, OUT_DIR, SEA_DIST_DIR } from './layout.js';
 import { extractNodeBinary, nodePackage, type NpmClient, type SeaTarget } from './node-dist.js';
 import { setPeChecksum, stripAuthenticode } from './pe-signature.js';
 import { injectSeaBlob, makeSeaBlob, run, SEA_MAIN, toolEnv } from './sea-blob.js';
+import { hashFolders, readStamp, sameInputs, sha256File } from '../build-stamp.js';
+
+export { sha256File };
 
 const execFileAsync = promisify(execFile);
 
@@ -63,32 +64,12 @@ export function buildWindowsBinary(opts: SeaBuildOptions = {}): Promise<SeaBinar
   return buildSeaBinary('win-x64', opts);
 }
 
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+
+function recipeHash(): Promise<string> {
+  return hashFolders([{ dir: SEA_DIST_DIR, keep: (f) => f.endsWith('.js') }]);
 }
 
-async function recipeHash(): Promise<string> {
-  const hash = createHash('sha256');
-  const files = (await readdir(SEA_DIST_DIR)).filter((f) => f.endsWith('.js')).sort();
-  for (const f of files) hash.update(`${f}\0`).update(await readFile(join(SEA_DIST_DIR, f))).update('\0');
-  return hash.digest('hex');
-}
 
-async function readStamp(file: string): Promise<BuildStamp | null> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as BuildStamp;
-  } catch (err) {
-    // No stamp or a damaged one: either way the binary is rebuilt.
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || err instanceof SyntaxError) return null;
-    throw err;
-  }
-}
-
-function sameInputs(a: BuildStamp, b: Omit<BuildStamp, 'output'>): boolean {
-  return a.schema === b.schema && a.target === b.target && a.node === b.node && a.agent === b.agent && a.bundle === b.bundle && a.recipe === b.recipe;
-}
 
 /**
  * Builds one single-file agent: the agent bundled into one CommonJS file, made into a SEA blob by
@@ -107,7 +88,7 @@ export async function buildSeaBinary(target: SeaTarget, opts: SeaBuildOptions = 
   try {
     const bundle = await bundleAgent(join(work, SEA_MAIN));
     const inputs = { schema: 1 as const, target, node: nodeVersion, agent: VERSION, bundle: bundle.sha256, recipe: await recipeHash() };
-    const stamp = await readStamp(stampFile);
+    const stamp = await readStamp<BuildStamp>(stampFile);
     if (!opts.force && stamp && sameInputs(stamp, inputs)) {
       const current = await currentOutput(output);
       if (current?.sha256 === stamp.output) {
