@@ -95,6 +95,8 @@ export interface HarnessOptions {
   readonly enrolled?: boolean;
   readonly readonly?: ReadOnlyProtector;
   readonly ports?: PortEnforcement;
+  /** The full rescan's period (200 ms); long when a test must see the hotplug path decide. */
+  readonly rescanMs?: number;
   readonly before?: (h: { stateDir: string; fake: FakeSysfs; signer: TestSigner; identity: AgentIdentity }) => Promise<void>;
 }
 
@@ -154,7 +156,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     createLink: (callbacks) => (link = new FakeLink(callbacks)),
     createInventory: null,
     ports: options.ports ?? null,
-    rescanMs: 200,
+    rescanMs: options.rescanMs ?? 200,
     statusMs: 100,
     writeStatus: async (s) => void statuses.push(s),
     saveGroup: async (group) => saveIdentity(stateDir, { ...(await loadIdentity(stateDir)), group }),
