@@ -10,7 +10,8 @@
  * The cases run in order on one root: each starts from the state the previous one left.
  */
 import { expect } from 'chai';
-import { chmod, copyFile, lstat, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { VERSION } from '@portcullis/agent/dist/src/version.js';
 import { debFileName, debInstallCommand } from '@portcullis/shared';
 import { agentDeb, ChrootRoot, TestServer, type RunResult } from './deb-support.js';
@@ -164,6 +165,12 @@ describe('deb: installed with dpkg in a Debian 12 chroot', function () {
     const issued = await server.call('POST', `/api/v1/agents/${agentId}/uninstall-code`);
     expect(issued.status, JSON.stringify(issued.json)).to.equal(201);
     const code = (issued.json as { code: string }).code;
+    // The chroot has no sysfs mounted: stand-in root hubs, closed as the agent leaves them.
+    const hubs = ['usb1', 'usb2'].map((hub) => root.path(`sys/bus/usb/devices/${hub}`));
+    for (const hub of hubs) {
+      await mkdir(hub, { recursive: true });
+      await writeFile(join(hub, 'authorized_default'), '0\n');
+    }
     const result = await dpkg(['--remove', 'portcullis-agent'], { PORTCULLIS_UNINSTALL_CODE: code });
     expect(result.code, result.stdout + result.stderr).to.equal(0);
     expect(result.stdout + result.stderr).to.not.contain(code);
@@ -172,6 +179,9 @@ describe('deb: installed with dpkg in a Debian 12 chroot', function () {
     expect(await exists('usr/bin/portcullis-agent')).to.equal(false);
     expect(await exists('var/lib/portcullis/identity.json')).to.equal(true);
     expect(await server.eventTypes(agentId)).to.include('agent.uninstalled');
+    // Without the agent nothing decides new devices: the hubs are open again (the kernel's default).
+    for (const hub of hubs) expect(await readFile(join(hub, 'authorized_default'), 'utf8'), hub).to.equal('1\n');
+    await rm(root.path('sys/bus'), { recursive: true, force: true });
 
     const reinstalled = await dpkg(['-i', PKG]);
     expect(reinstalled.code, reinstalled.stdout + reinstalled.stderr).to.equal(0);
