@@ -66,13 +66,14 @@ describe('uninstall --check: may the agent be removed?', () => {
   });
 
   /** Runs the command through the CLI's error handling, with a recording reporter. */
-  async function check(env: Record<string, string>, opts: { args?: string[]; privileged?: boolean; outcome?: ReportOutcome } = {}): Promise<Ran> {
+  async function check(env: Record<string, string>, opts: { args?: string[]; privileged?: boolean; outcome?: ReportOutcome; platform?: NodeJS.Platform } = {}): Promise<Ran> {
     const reports: RemovalReport[] = [];
     const deps: UninstallCommandDeps = {
       env,
       now: () => NOW,
       privileged: () => opts.privileged ?? true,
       hostname: () => 'PC-HR-07',
+      platform: opts.platform ?? 'linux',
       report: async (r) => {
         reports.push(r);
         return opts.outcome ?? { seq: 42, acked: true, stoppedPid: null, detail: null };
@@ -138,6 +139,13 @@ describe('uninstall --check: may the agent be removed?', () => {
     expect(r.err).to.equal(
       "removal of the Portcullis agent needs an uninstall code: ask a Portcullis admin for this PC's code (console: Computers → PC-HR-07 → Uninstall code) and run: sudo PORTCULLIS_UNINSTALL_CODE=XXXX-XXXX-XXXX apt remove portcullis-agent\n",
     );
+  });
+
+  it('shows the Windows removal line on Windows (the .msi, not apt)', async () => {
+    const r = await check({}, { platform: 'win32' });
+    expect(r.code).to.equal(REFUSED);
+    expect(r.err).to.contain('and run: msiexec /x portcullis-agent-<version>-x64.msi /qn UNINSTALLCODE=XXXX-XXXX-XXXX (as an administrator)\n');
+    expect(r.err).to.not.contain('apt remove');
   });
 
   it('takes an empty code variable as no code', async () => {

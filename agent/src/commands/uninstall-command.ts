@@ -59,7 +59,16 @@ export interface UninstallCommandDeps {
   /** Whether the caller may force a removal: root on Linux (see isPrivileged). */
   readonly privileged?: () => boolean;
   readonly hostname?: () => string;
+  /** Which removal command the refusal shows (default: this process's platform). */
+  readonly platform?: NodeJS.Platform;
   readonly report?: (request: RemovalReport) => Promise<ReportOutcome>;
+}
+
+/** The removal line for the package this platform's agent comes in (the .deb, the .msi). */
+function removalCommand(platform: NodeJS.Platform): string {
+  return platform === 'win32'
+    ? 'msiexec /x portcullis-agent-<version>-x64.msi /qn UNINSTALLCODE=XXXX-XXXX-XXXX (as an administrator)'
+    : `sudo ${CODE_ENV}=XXXX-XXXX-XXXX apt remove portcullis-agent`;
 }
 
 /**
@@ -106,7 +115,7 @@ export async function uninstallCommand(argv: readonly string[], io: CommandIo, d
   const input = await readCode(env[CODE_ENV], values['code-file']);
   const stateDir = resolve(values.state ?? defaultStateDir());
   const host = (deps.hostname ?? hostname)();
-  const refusal = `removal of the Portcullis agent needs an uninstall code: ask a Portcullis admin for this PC's code (console: Computers → ${host} → Uninstall code) and run: sudo ${CODE_ENV}=XXXX-XXXX-XXXX apt remove portcullis-agent`;
+  const refusal = `removal of the Portcullis agent needs an uninstall code: ask a Portcullis admin for this PC's code (console: Computers → ${host} → Uninstall code) and run: ${removalCommand(deps.platform ?? process.platform)}`;
 
   const loaded = await loadIdentityIfEnrolled(stateDir);
   if (loaded === null) {
