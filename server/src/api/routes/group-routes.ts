@@ -205,7 +205,8 @@ export function groupRoutes(deps: ServerDeps) {
   };
 }
 
-async function requireGroup(deps: Pick<ServerDeps, 'store'>, group: string): Promise<void> {
+/** 404 unless the group exists (every route under /groups/:group, and the mail routes). */
+export async function requireGroup(deps: Pick<ServerDeps, 'store'>, group: string): Promise<void> {
   if (!(await deps.store.getGroup(group))) throw notFound(`group ${group}`);
 }
 

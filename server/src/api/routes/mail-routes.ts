@@ -8,7 +8,7 @@ import { MAIL_ADDRESS_STATES, type MailAddressRecord, type MailAddressState } fr
 import { badRequest, conflict, notFound } from '../api-error.js';
 import { audit } from '../audit.js';
 import type { ServerDeps } from '../deps.js';
-import { GROUP_PATTERN } from './group-routes.js';
+import { GROUP_PATTERN, requireGroup } from './group-routes.js';
 
 /** A SASL login as Postfix passes it: printable, no spaces or commas (they separate logins). */
 const LOGIN = { type: 'string', pattern: '^[^\\s,]{1,128}$' } as const;
@@ -221,10 +221,6 @@ function addressParam(text: string): string {
   return parsed.value;
 }
 
-async function requireGroup(deps: Pick<ServerDeps, 'store'>, group: string): Promise<void> {
-  if (!(await deps.store.getGroup(group))) throw notFound(`group ${group}`);
-}
-
 function defined<T extends Record<string, unknown>>(values: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }
@@ -253,9 +249,9 @@ async function importRecords(deps: ServerDeps, text: string): Promise<MailAddres
     if (!(MAIL_ADDRESS_STATES as readonly string[]).includes(state)) bad(row.line, `state must be ${MAIL_ADDRESS_STATES.join(', ')}, not "${state}"`);
     if (notes.length > 2000) bad(row.line, 'notes are longer than 2000 characters');
     if (address.ok) seen.set(address.value, row.line);
+    // createdAt counts for new addresses only: the store's import keeps a stored one's.
     if (problems.length === before && address.ok) {
-      const existing = await deps.store.getMailAddress(address.value);
-      records.push({ address: address.value, owner, group, logins, state: state as MailAddressState, notes, createdAt: existing?.createdAt ?? now, updatedAt: now });
+      records.push({ address: address.value, owner, group, logins, state: state as MailAddressState, notes, createdAt: now, updatedAt: now });
     }
   }
   if (problems.length > 0) throw importError(problems);
