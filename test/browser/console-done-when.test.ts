@@ -140,7 +140,8 @@ describe("console: the issue's done-when flow in Chromium", function () {
     await row.getByTestId('devices-allow').click();
     const panel = page.getByTestId('devices-allow-panel');
     await panel.waitFor();
-    expect(await panel.getByTestId('devices-allow-group').inputValue()).to.equal('default');
+    // The group list loads after the panel opens (CI once read the select before it was filled).
+    await until('the PC\'s group to be chosen', async () => (await panel.getByTestId('devices-allow-group').inputValue()) === 'default', 5_000);
     const rule = await panel.getByTestId('devices-allow-rule').innerText();
     expect(rule).to.match(/^allow id 0781:5567 serial "4C530001230925117334"/);
     const added = panel.getByTestId('devices-allow-preview').locator('tr', { hasText: '+ ' });
